@@ -1,0 +1,219 @@
+/* core/config.c: the table of every setting the binary reads, and the precedence rules.
+ * Must never log a setting's value (some are secrets), only its name and source. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_STR, K_INT, K_BOOL, K_ENUM };
+
+struct setting {
+	const char *name;
+	enum kind kind;
+	const char *def;
+	long long min, max; /* K_INT range */
+	const char *choices; /* K_ENUM: "|a|b|c|" */
+	/* filled by config_load; value is owned by the table */
+	char *value;
+	const char *source;
+};
+
+static struct setting settings[] = {
+	{"APP_LISTEN", K_STR, "127.0.0.1:8080", 0, 0, NULL, NULL, NULL},
+	{"APP_THREADS", K_INT, "50", 2, 1024, NULL, NULL, NULL},
+	{"APP_ENV", K_ENUM, "production", 0, 0, "|production|dev|test|", NULL, NULL},
+	{"LOG_FORMAT", K_ENUM, "text", 0, 0, "|text|json|", NULL, NULL},
+	{"LOG_LEVEL", K_ENUM, "info", 0, 0, "|debug|info|warn|error|", NULL, NULL},
+	{"TLS_CERT", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"TLS_KEY", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"TLS_AUTO", K_BOOL, "0", 0, 0, NULL, NULL, NULL},
+	{"TLS_HOSTNAMES", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"CORS_ORIGINS", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"DB_SYNCHRONOUS", K_ENUM, "full", 0, 0, "|full|normal|", NULL, NULL},
+	{"REQUEST_TIMEOUT_MS", K_INT, "30000", 100, 3600000, NULL, NULL, NULL},
+	{"SHUTDOWN_GRACE_MS", K_INT, "10000", 0, 600000, NULL, NULL, NULL},
+};
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+static struct setting *find(const char *name)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+static struct setting *must_find(const char *name)
+{
+	struct setting *s = find(name);
+	if (!s) {
+		fprintf(stderr, "app: internal error: unknown setting %s\n", name);
+		abort();
+	}
+	return s;
+}
+
+static void set(struct setting *s, const char *value, size_t n, const char *source)
+{
+	free(s->value);
+	s->value = strndup(value, n);
+	s->source = source;
+}
+
+void config_flag(const char *name, const char *value)
+{
+	set(must_find(name), value, strlen(value), "flag");
+}
+
+/* app.env: NAME=value lines; blank lines and # comments; the value may be in '' or "". */
+static int read_env_file(const char *path, struct buf *msg)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+	{
+		if (errno == ENOENT)
+			return 0;
+		buf_note(msg, "cannot read %s: %s", path, strerror(errno));
+		return ERR_IO;
+	}
+	char line[4096];
+	int lineno = 0, rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		size_t n = strlen(line);
+		if (n == sizeof line - 1 && line[n - 1] != '\n') {
+			buf_note(msg, "%s:%d: line too long", path, lineno);
+			rc = ERR_INVAL;
+			break;
+		}
+		while (n && isspace((unsigned char)line[n - 1]))
+			line[--n] = '\0';
+		char *p = line;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (strncmp(p, "export ", 7) == 0)
+			p += 7;
+		char *eq = strchr(p, '=');
+		if (!eq) {
+			buf_note(msg, "%s:%d: expected NAME=value", path, lineno);
+			rc = ERR_INVAL;
+			break;
+		}
+		*eq = '\0';
+		char *val = eq + 1;
+		size_t vn = strlen(val);
+		if (vn >= 2 && (val[0] == '"' || val[0] == '\'') && val[vn - 1] == val[0]) {
+			val++;
+			vn -= 2;
+		}
+		struct setting *s = find(p);
+		if (!s) {
+			fprintf(stderr, "app: warning: %s:%d: unknown setting %s (ignored)\n", path, lineno, p);
+			continue;
+		}
+		if (!s->source)
+			set(s, val, vn, "app.env");
+	}
+	fclose(f);
+	return rc;
+}
+
+static int check(struct setting *s, struct buf *msg)
+{
+	const char *v = s->value;
+	switch (s->kind) {
+	case K_STR:
+		return 0;
+	case K_INT: {
+		char *end;
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		if (*v && !*end && !errno && n >= s->min && n <= s->max)
+			return 0;
+		buf_note(msg, "%s must be a whole number from %lld to %lld", s->name, s->min, s->max);
+		break;
+	}
+	case K_BOOL:
+		if (!strcmp(v, "0") || !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "false"))
+			return 0;
+		buf_note(msg, "%s must be 1, 0, true or false", s->name);
+		break;
+	case K_ENUM: {
+		size_t n = strlen(v);
+		const char *hit = *v && !strchr(v, '|') ? strstr(s->choices, v) : NULL;
+		if (hit && hit > s->choices && hit[-1] == '|' && hit[n] == '|')
+			return 0;
+		buf_note(msg, "%s must be one of %s", s->name, s->choices);
+		break;
+	}
+	}
+	return ERR_INVAL;
+}
+
+int config_load(const char *data_dir, struct buf *msg)
+{
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		struct setting *s = &settings[i];
+		const char *env = getenv(s->name);
+		if (!s->source && env)
+			set(s, env, strlen(env), "env");
+	}
+	if (data_dir) {
+		struct buf path = BUF_INIT(4096);
+		int rc = buf_printf(&path, "%s/app.env", data_dir);
+		rc = rc ? rc : read_env_file(buf_str(&path), msg);
+		buf_free(&path);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		struct setting *s = &settings[i];
+		if (!s->source)
+			set(s, s->def, strlen(s->def), "default");
+		if (check(s, msg))
+			return ERR_INVAL;
+	}
+	return 0;
+}
+
+const char *config_str(const char *name)
+{
+	struct setting *s = must_find(name);
+	return s->value ? s->value : s->def;
+}
+
+long long config_int(const char *name)
+{
+	return strtoll(config_str(name), NULL, 10);
+}
+
+bool config_bool(const char *name)
+{
+	const char *v = config_str(name);
+	return !strcmp(v, "1") || !strcmp(v, "true");
+}
+
+const char *config_source(const char *name)
+{
+	struct setting *s = must_find(name);
+	return s->source ? s->source : "default";
+}
+
+bool config_dev(void)
+{
+	return strcmp(config_str("APP_ENV"), "production") != 0;
+}
+
+void config_free(void)
+{
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		free(settings[i].value);
+		settings[i].value = NULL;
+		settings[i].source = NULL;
+	}
+}
