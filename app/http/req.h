@@ -1,0 +1,74 @@
+/* http/req.h: the one request type every handler gets: int handler(struct req *r).
+ * A handler reads top to bottom: parse, validate, one transaction, respond. It returns 0
+ * after building a response, or the negative value of http_error(). Everything a handler
+ * allocates comes from r->arena and is released when the response is done. */
+#ifndef HTTP_REQ_H
+#define HTTP_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "http/route.h"
+
+struct mg_connection;
+
+#define REQ_MAX_PARAMS 8
+
+struct req {
+	struct mg_connection *conn;
+	const struct route *route; /* NULL when no route matched */
+	int route_index;           /* its index in the router, -1 when none */
+	struct arena arena;
+	const char *method;
+	const char *path;          /* decoded path, without the query */
+	const char *query;         /* raw query string or NULL */
+	const char *remote_ip;
+	bool loopback;             /* the peer is 127.0.0.0/8 or ::1 */
+	const char *param_names[REQ_MAX_PARAMS];
+	const char *param_values[REQ_MAX_PARAMS];
+	int nparams;
+	const char *body;          /* the request body, NUL-terminated (route->body_max > 0) */
+	size_t body_len;
+	char request_id[40];
+	int64_t start_us;
+
+	/* the response being built */
+	int status;
+	const char *content_type;
+	struct buf out;            /* response body */
+	struct buf headers;        /* extra header lines, each ending in \r\n */
+	bool written;              /* the handler wrote the response itself (files, streams) */
+	size_t bytes_sent;
+	const char *error_code;    /* set by http_error, for logs and metrics */
+	bool broken;               /* the response could not be built: answer 500 instead */
+};
+
+/* Path parameter {name} of the matched pattern, or NULL. */
+const char *req_param(const struct req *r, const char *name);
+/* Decoded query parameter (first occurrence) from r->arena, or NULL. */
+const char *req_query(struct req *r, const char *name);
+/* Request header, or NULL. */
+const char *req_header(const struct req *r, const char *name);
+/* Parses the body as JSON into r->arena. On failure answers 400 invalid_json itself and
+ * returns its negative value, so a handler can simply return it. */
+int req_json(struct req *r, struct json **out);
+
+/* Starts a JSON response with the given status; write the body through w, then
+ * `return res_end(r, &w);` which turns a writer error into 500 internal. */
+struct jw *res_json(struct req *r, int status, struct jw *w);
+int res_end(struct req *r, struct jw *w);
+/* Any other body (copied). */
+int res_body(struct req *r, int status, const char *content_type, const void *data, size_t n);
+/* Adds a response header; name and value must not contain CR or LF. */
+void res_header(struct req *r, const char *name, const char *value);
+
+/* Records an error response {"error":{"code","message","field"}} and returns a negative
+ * value for the handler to return. field may be NULL. */
+int http_error(struct req *r, int status, const char *code, const char *message,
+               const char *field);
+
+#endif

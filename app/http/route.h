@@ -1,0 +1,43 @@
+/* http/route.h: a domain's routes are data (like Redis's command table): one table per
+ * domain, in that domain's routes.c, registered by main.c. The OpenAPI document is
+ * generated from these tables, so a route that is not here does not exist. */
+#ifndef HTTP_ROUTE_H
+#define HTTP_ROUTE_H
+
+#include <stddef.h>
+
+struct req;
+
+/* Who may call a route. The router checks it before the handler runs. */
+enum route_access {
+	ACCESS_PUBLIC,   /* anyone */
+	ACCESS_LOOPBACK, /* only from 127.0.0.0/8 or ::1 (or an admin, once accounts exist) */
+	ACCESS_USER,     /* a valid access token */
+	ACCESS_AGENT,    /* role agent or admin */
+	ACCESS_ADMIN,    /* role admin */
+};
+
+struct route {
+	const char *method;  /* "GET", "POST", ... (GET routes also answer HEAD) */
+	const char *pattern; /* "/api/v1/things/{id}": literal segments and {params} */
+	int (*handler)(struct req *r);
+	enum route_access access;
+	size_t body_max;     /* largest request body accepted; 0: the route takes no body */
+	const char *summary; /* one line for the OpenAPI document */
+	/* OpenAPI fragments (JSON text) or NULL: the request body schema and the schema of
+	 * the success response; status is the success status (0 means 200). */
+	const char *request_schema;
+	const char *response_schema;
+	int status;
+	const char *produces; /* success content type; NULL means application/json */
+};
+
+struct route_table {
+	const char *domain; /* also the OpenAPI tag */
+	const struct route *routes;
+	size_t count;
+};
+
+#define ROUTE_TABLE(name, arr) {(name), (arr), sizeof(arr) / sizeof((arr)[0])}
+
+#endif

@@ -1,0 +1,443 @@
+/* http/server.c: civetweb glue. Every request runs through serve() on a civetweb worker
+ * thread and leaves through send_response(); nothing else writes to a connection unless a
+ * handler takes it over (r->written). Must never read a body past its route's limit. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/time.h"
+#include "core/uuid.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/static.h"
+#include "store/db.h"
+
+#define ARENA_MAX (16u << 20) /* per-request memory budget */
+#define ARENA_FIRST 8192
+#define OUT_MAX (64u << 20)   /* largest response built in memory */
+
+int (*server_authenticate)(struct req *r, enum route_access need);
+
+static struct mg_context *ctx;
+static char url[128];
+static atomic_int inflight;
+static atomic_bool draining;
+static char *cors; /* ",origin1,origin2," for whole-item search */
+static bool cors_any;
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 416: return "Range Not Satisfiable";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	}
+	return "Status";
+}
+
+static bool is_loopback(const char *ip)
+{
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+	       strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
+/* A client's X-Request-Id is kept when it is short and plain, so ids can follow a request
+ * through proxies; anything else is replaced. */
+static void set_request_id(struct req *r)
+{
+	const char *given = req_header(r, "X-Request-Id");
+	size_t n = given ? strlen(given) : 0;
+	bool ok = n > 0 && n < sizeof r->request_id && n <= 64;
+	for (size_t i = 0; ok && i < n; i++) {
+		char c = given[i];
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		     c == '-' || c == '_' || c == '.';
+	}
+	if (ok)
+		memcpy(r->request_id, given, n + 1);
+	else if (uuid7(r->request_id) != 0)
+		memcpy(r->request_id, "-", 2);
+}
+
+static const char *allowed_origin(struct req *r)
+{
+	const char *origin = req_header(r, "Origin");
+	if (!origin || (!cors_any && !cors))
+		return NULL;
+	if (cors_any)
+		return origin;
+	size_t n = strlen(origin);
+	for (const char *p = strstr(cors, origin); p; p = strstr(p + 1, origin))
+		if (p[-1] == ',' && p[n] == ',')
+			return origin;
+	return NULL;
+}
+
+/* Reads the whole body into the arena, refusing more than the route allows. */
+static int read_body(struct req *r, const struct mg_request_info *ri)
+{
+	size_t max = r->route->body_max;
+	if (ri->content_length > 0 && (unsigned long long)ri->content_length > max)
+		return http_error(r, 413, "payload_too_large", "the request body is too large", NULL);
+	size_t cap = ri->content_length >= 0 ? (size_t)ri->content_length : 4096;
+	if (cap > max)
+		cap = max;
+	char *body = arena_alloc(&r->arena, cap + 1);
+	size_t len = 0;
+	for (;;) {
+		if (!body)
+			return http_error(r, 413, "payload_too_large", "the request body is too large", NULL);
+		if (len == cap) {
+			if (cap == max) {
+				char probe;
+				if (mg_read(r->conn, &probe, 1) > 0)
+					return http_error(r, 413, "payload_too_large",
+					                  "the request body is too large", NULL);
+				break;
+			}
+			size_t ncap = cap * 2 > max ? max : cap * 2;
+			char *grown = arena_alloc(&r->arena, ncap + 1);
+			if (grown)
+				memcpy(grown, body, len);
+			body = grown;
+			cap = ncap;
+			continue;
+		}
+		int got = mg_read(r->conn, body + len, cap - len);
+		if (got < 0)
+			return http_error(r, 400, "invalid_input", "the request body could not be read", NULL);
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	body[len] = '\0';
+	r->body = body;
+	r->body_len = len;
+	return 0;
+}
+
+static void cors_headers(struct req *r, const char *origin)
+{
+	if (!origin)
+		return;
+	res_header(r, "Access-Control-Allow-Origin", origin);
+	res_header(r, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After, ETag");
+}
+
+static int preflight(struct req *r, const char *origin, const char *allow)
+{
+	r->status = 204;
+	if (origin) {
+		res_header(r, "Access-Control-Allow-Methods", allow);
+		res_header(r, "Access-Control-Allow-Headers",
+		           "Authorization, Content-Type, X-Request-Id, X-Widget-Token, If-None-Match");
+		res_header(r, "Access-Control-Max-Age", "600");
+	}
+	return 0;
+}
+
+/* Everything between "a request arrived" and "its response is ready". */
+static void serve(struct req *r, const struct mg_request_info *ri)
+{
+	struct buf allow = BUF_INIT(256);
+	const char *origin = allowed_origin(r);
+	if (req_header(r, "Origin"))
+		res_header(r, "Vary", "Origin");
+	cors_headers(r, origin);
+
+	if (atomic_load(&draining)) {
+		res_header(r, "Retry-After", "5");
+		http_error(r, 503, "unavailable", "the server is shutting down", NULL);
+		goto out;
+	}
+	r->route = router_match(r, &allow);
+	if (strcmp(r->method, "OPTIONS") == 0) {
+		if (!r->route && !allow.len) {
+			http_error(r, 404, "not_found", "no such resource", NULL);
+		} else {
+			/* the route matched nothing for OPTIONS itself: allow holds every method */
+			const char *methods = buf_str(&allow);
+			res_header(r, "Allow", methods);
+			if (req_header(r, "Access-Control-Request-Method"))
+				preflight(r, origin, methods);
+			else
+				r->status = 204;
+		}
+		goto out;
+	}
+	if (!r->route) {
+		if (allow.len) {
+			res_header(r, "Allow", buf_str(&allow));
+			http_error(r, 405, "method_not_allowed", "this resource does not answer that method",
+			           NULL);
+		} else if ((strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) ||
+		           static_serve(r) == ERR_NOTFOUND) {
+			http_error(r, 404, "not_found", "no such resource", NULL);
+		}
+		goto out;
+	}
+	if (r->route->access == ACCESS_LOOPBACK && !r->loopback) {
+		if (!server_authenticate || server_authenticate(r, ACCESS_ADMIN) < 0)
+			http_error(r, 403, "forbidden", "only from this machine or with an admin token",
+			           NULL);
+		if (r->error_code)
+			goto out;
+	} else if (r->route->access >= ACCESS_USER) {
+		if (!server_authenticate) {
+			http_error(r, 401, "unauthorized", "sign in first", NULL);
+			goto out;
+		}
+		if (server_authenticate(r, r->route->access) < 0)
+			goto out;
+	}
+	if (r->route->body_max && read_body(r, ri) < 0)
+		goto out;
+	int rc = r->route->handler(r);
+	if (rc < 0 && !r->error_code)
+		http_error(r, 500, "internal", "something went wrong on our side", NULL);
+	else if (rc >= 0 && !r->status && !r->written)
+		http_error(r, 500, "internal", "the handler gave no response", NULL);
+out:
+	buf_free(&allow);
+}
+
+static void send_response(struct req *r)
+{
+	if (r->written)
+		return;
+	if (r->broken) {
+		buf_reset(&r->headers);
+		r->broken = false;
+		http_error(r, 500, "internal", "the response could not be built", NULL);
+	}
+	bool head = strcmp(r->method, "HEAD") == 0;
+	bool no_body = r->status == 204 || r->status == 304;
+	struct buf h = BUF_INIT(OUT_MAX + 65536);
+	int rc = buf_printf(&h, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n", r->status,
+	                    reason(r->status), r->request_id);
+	if (!rc && !no_body)
+		rc = buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+		                r->content_type ? r->content_type : "application/octet-stream", r->out.len);
+	if (!rc && !strstr(buf_str(&r->headers), "Cache-Control:"))
+		rc = buf_adds(&h, "Cache-Control: no-store\r\n");
+	if (!rc)
+		rc = buf_adds(&h, "X-Content-Type-Options: nosniff\r\n");
+	if (!rc && atomic_load(&draining))
+		rc = buf_adds(&h, "Connection: close\r\n");
+	if (!rc)
+		rc = buf_add(&h, r->headers.ptr ? r->headers.ptr : "", r->headers.len);
+	if (!rc)
+		rc = buf_adds(&h, "\r\n");
+	/* one write: header and body in the same segment */
+	if (!rc && !head && !no_body)
+		rc = buf_add(&h, r->out.ptr ? r->out.ptr : "", r->out.len);
+	if (rc) {
+		buf_reset(&h);
+		rc = buf_printf(&h, "HTTP/1.1 500 Internal Server Error\r\nX-Request-Id: %s\r\n"
+		                    "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		                r->request_id);
+		r->status = 500;
+	}
+	if (!rc && mg_write(r->conn, h.ptr, h.len) > 0)
+		r->bytes_sent = h.len;
+	buf_free(&h);
+}
+
+static int on_begin_request(struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	atomic_fetch_add(&inflight, 1);
+	char first[ARENA_FIRST];
+	struct req r;
+	memset(&r, 0, sizeof r);
+	r.conn = conn;
+	r.route_index = -1;
+	r.start_us = time_mono_us();
+	arena_init(&r.arena, ARENA_MAX, first, sizeof first);
+	buf_init(&r.out, OUT_MAX);
+	buf_init(&r.headers, 65536);
+	r.method = ri->request_method;
+	r.path = ri->local_uri ? ri->local_uri : "/";
+	r.query = ri->query_string;
+	r.remote_ip = ri->remote_addr;
+	r.loopback = is_loopback(ri->remote_addr);
+	set_request_id(&r);
+
+	serve(&r, ri);
+	send_response(&r);
+
+	int64_t us = time_mono_us() - r.start_us;
+	metrics_request(r.route ? r.route_index : -1, r.status, us);
+	log_request(r.request_id, r.method, r.path, r.status, r.bytes_sent, us, r.error_code);
+	int status = r.status ? r.status : 500;
+	buf_free(&r.out);
+	buf_free(&r.headers);
+	arena_free(&r.arena);
+	atomic_fetch_sub(&inflight, 1);
+	return status;
+}
+
+static int on_log_message(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	log_warn("http server", "detail", message, NULL);
+	return 1;
+}
+
+static int on_init_connection(const struct mg_connection *conn, void **data)
+{
+	(void)conn;
+	(void)data;
+	metrics_connections(1);
+	return 0;
+}
+
+static void on_connection_close(const struct mg_connection *conn)
+{
+	(void)conn;
+	metrics_connections(-1);
+}
+
+static void on_exit_thread(const struct mg_context *c, int type, void *user)
+{
+	(void)c;
+	(void)user;
+	if (type == 1) /* a worker: its database connection goes with it */
+		db_thread_done();
+}
+
+/* "host:port" -> civetweb's listening_ports value ("127.0.0.1:8080", "[::1]:8080", with s
+ * appended for TLS). */
+static int listen_spec(const char *listen, bool tls, struct buf *out)
+{
+	return buf_printf(out, "%s%s", listen, tls ? "s" : "");
+}
+
+static void set_cors(const char *origins)
+{
+	free(cors);
+	cors = NULL;
+	cors_any = false;
+	if (!origins || !*origins)
+		return;
+	struct buf b = BUF_INIT(65536);
+	int rc = buf_addc(&b, ',');
+	for (const char *p = origins; *p && !rc;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t n = strcspn(p, ", ");
+		if (n == 1 && *p == '*')
+			cors_any = true;
+		else if (n)
+			rc = buf_add(&b, p, n) || buf_addc(&b, ',');
+		p += n;
+	}
+	cors = rc ? NULL : buf_take(&b, NULL);
+	buf_free(&b);
+}
+
+int server_start(const struct server_opts *o, struct buf *msg)
+{
+	struct buf ports = BUF_INIT(512);
+	char threads[16], timeout[16];
+	snprintf(threads, sizeof threads, "%d", o->threads);
+	snprintf(timeout, sizeof timeout, "%d", o->request_timeout_ms);
+	if (listen_spec(o->listen, o->tls_pem != NULL, &ports)) {
+		buf_free(&ports);
+		return ERR_TOOBIG;
+	}
+	set_cors(o->cors_origins);
+	const char *options[] = {
+		"listening_ports", buf_str(&ports),
+		"num_threads", threads,
+		"request_timeout_ms", timeout,
+		"enable_keep_alive", "yes",
+		"keep_alive_timeout_ms", "5000",
+		"tcp_nodelay", "1",
+		"ssl_certificate", o->tls_pem ? o->tls_pem : NULL,
+		NULL, NULL,
+	};
+	if (!o->tls_pem)
+		options[12] = NULL; /* no ssl_certificate option at all */
+	struct mg_callbacks cb;
+	memset(&cb, 0, sizeof cb);
+	cb.begin_request = on_begin_request;
+	cb.log_message = on_log_message;
+	cb.init_connection = on_init_connection;
+	cb.connection_close = on_connection_close;
+	cb.exit_thread = on_exit_thread;
+	mg_init_library(0);
+	struct mg_init_data init = {&cb, NULL, options};
+	struct mg_error_data err;
+	char errtext[256] = "";
+	memset(&err, 0, sizeof err);
+	err.text = errtext;
+	err.text_buffer_size = sizeof errtext;
+	ctx = mg_start2(&init, &err);
+	if (!ctx) {
+		buf_note(msg, "cannot listen on %s: %s", o->listen,
+		                 errtext[0] ? errtext : "unknown error");
+		buf_free(&ports);
+		mg_exit_library();
+		return ERR_IO;
+	}
+	buf_free(&ports);
+	struct mg_server_port sp[4];
+	int n = mg_get_server_ports(ctx, 4, sp);
+	int port = n > 0 ? sp[0].port : 0;
+	/* the host part as given (numeric), with the port that was really bound */
+	const char *colon = strrchr(o->listen, ':');
+	int hostlen = colon ? (int)(colon - o->listen) : 0;
+	snprintf(url, sizeof url, "%s://%.*s:%d", o->tls_pem ? "https" : "http", hostlen, o->listen,
+	         port);
+	return 0;
+}
+
+const char *server_url(void)
+{
+	return url;
+}
+
+bool server_drain(int grace_ms)
+{
+	atomic_store(&draining, true);
+	int64_t deadline = time_mono_us() + (int64_t)grace_ms * 1000;
+	while (atomic_load(&inflight) > 0) {
+		if (time_mono_us() > deadline)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+void server_stop(void)
+{
+	if (ctx)
+		mg_stop(ctx);
+	ctx = NULL;
+	mg_exit_library();
+	free(cors);
+	cors = NULL;
+}

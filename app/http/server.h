@@ -1,0 +1,32 @@
+/* http/server.h: the HTTP(S) server over civetweb: every request goes through one path
+ * (request id, CORS, route, access, body limit, handler, response, metrics, access log). */
+#ifndef HTTP_SERVER_H
+#define HTTP_SERVER_H
+
+#include <stdbool.h>
+
+#include "core/buf.h"
+#include "http/req.h"
+
+struct server_opts {
+	const char *listen;  /* "127.0.0.1:8080", "[::1]:8080", port 0 picks a free one */
+	const char *tls_pem; /* key + certificate PEM for HTTPS, or NULL for HTTP */
+	int threads;
+	int request_timeout_ms;
+	const char *cors_origins; /* comma-separated, "*" for any; "" for none */
+};
+
+/* Checks a bearer token for routes above ACCESS_LOOPBACK; set by the accounts domain.
+ * Returns 0 (and fills r's user) or the negative value of http_error. */
+extern int (*server_authenticate)(struct req *r, enum route_access need);
+
+WUR int server_start(const struct server_opts *o, struct buf *msg);
+/* The base URL actually listened on, e.g. "http://127.0.0.1:41234". */
+const char *server_url(void);
+/* Stops taking new requests (they get 503 and Connection: close) and waits up to grace_ms
+ * for requests in flight to finish. Returns true when all finished in time. */
+bool server_drain(int grace_ms);
+/* Stops civetweb and joins its threads. */
+void server_stop(void);
+
+#endif
