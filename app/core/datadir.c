@@ -28,10 +28,30 @@ char *datadir_path(const char *dir, const char *name)
 	return buf_take(&b, NULL);
 }
 
+/* mkdir -p: missing parents get 0755 (like mkdir -p), the data directory itself 0700. */
+static int make_dirs(const char *dir)
+{
+	char *path = strdup(dir);
+	if (!path)
+		return -1;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+			free(path);
+			return -1;
+		}
+		*p = '/';
+	}
+	free(path);
+	return mkdir(dir, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int datadir_prepare(const char *dir, struct buf *msg)
 {
 	struct stat st;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (make_dirs(dir) != 0) {
 		buf_note(msg, "cannot create data directory %s: %s", dir, strerror(errno));
 		return ERR_IO;
 	}

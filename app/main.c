@@ -1,0 +1,336 @@
+/* app/main.c: flags, boot, signals, shutdown; nothing else. Reads like a table of
+ * contents: parse flags, open the data directory, migrate, register the domains' route
+ * tables, serve until SIGINT/SIGTERM, drain, close. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/datadir.h"
+#include "core/log.h"
+#include "core/rand.h"
+#include "core/tls.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "store/db.h"
+#include "system/system.h"
+
+static const char usage[] =
+	"usage: app [--data DIR] [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE | --tls-auto]\n"
+	"           [COMMAND]\n"
+	"\n"
+	"commands:\n"
+	"  serve          run the appliance (the default)\n"
+	"  migrate        apply the schema migrations to DIR/app.db and exit\n"
+	"  backup FILE    write a consistent copy of the live database to FILE\n"
+	"  version        print the version\n"
+	"  help           print this text\n"
+	"\n"
+	"flags:\n"
+	"  --data DIR         data directory (default ./data, or APP_DATA)\n"
+	"  --listen ADDR:PORT address to listen on (default 127.0.0.1:8080, or APP_LISTEN);\n"
+	"                     0.0.0.0:8080 for every IPv4 interface, [::]:8080 for IPv6\n"
+	"  --tls-cert FILE    serve HTTPS with this PEM certificate (chain) ...\n"
+	"  --tls-key FILE     ... and this PEM private key\n"
+	"  --tls-auto         serve HTTPS with a self-signed certificate kept in DIR/tls/\n"
+	"\n"
+	"Settings come from flags, then the environment, then DIR/app.env, then defaults.\n";
+
+/* The route tables of every domain, in the order they appear in the API document. */
+static const struct route_table *const tables[] = {
+	&system_routes,
+};
+
+struct cli {
+	const char *data;
+	const char *command;
+	const char *arg;
+};
+
+static int usage_error(const char *what, const char *detail)
+{
+	fprintf(stderr, "app: %s%s%s (see app --help)\n", what, detail ? ": " : "", detail ? detail : "");
+	return 2;
+}
+
+/* ADDR:PORT with a numeric IPv4 address or a bracketed IPv6 one, port 0-65535. */
+static int check_listen(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	if (!colon || colon == v || !colon[1] || strlen(colon + 1) > 5)
+		return -1;
+	for (const char *p = colon + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	if (atoi(colon + 1) > 65535)
+		return -1;
+	char host[64];
+	size_t n = (size_t)(colon - v);
+	if (n >= sizeof host)
+		return -1;
+	memcpy(host, v, n);
+	host[n] = '\0';
+	unsigned char addr[16];
+	if (host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, addr) == 1 ? 0 : -1;
+	}
+	return inet_pton(AF_INET, host, addr) == 1 ? 0 : -1;
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_flags(int argc, char **argv, struct cli *c)
+{
+	int positional = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (strcmp(a, "--tls-auto") == 0) {
+			config_flag("TLS_AUTO", "1");
+			continue;
+		}
+		if (strncmp(a, "--", 2) == 0) {
+			const char *eq = strchr(a, '=');
+			size_t n = eq ? (size_t)(eq - a) : strlen(a);
+			static const char *const names[][2] = {{"--data", NULL}, {"--listen", "APP_LISTEN"},
+			                                       {"--tls-cert", "TLS_CERT"}, {"--tls-key", "TLS_KEY"}};
+			size_t k;
+			for (k = 0; k < sizeof names / sizeof names[0]; k++)
+				if (strlen(names[k][0]) == n && strncmp(a, names[k][0], n) == 0)
+					break;
+			if (k == sizeof names / sizeof names[0])
+				return usage_error("unknown flag", a);
+			v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!v || !*v)
+				return usage_error("missing value for", names[k][0]);
+			if (k == 0)
+				c->data = v;
+			else
+				config_flag(names[k][1], v);
+			if (k == 1 && check_listen(v) != 0)
+				return usage_error("--listen wants ADDR:PORT with a numeric address", v);
+			continue;
+		}
+		if (positional == 0)
+			c->command = a;
+		else if (positional == 1)
+			c->arg = a;
+		else
+			return usage_error("unexpected argument", a);
+		positional++;
+	}
+	static const char *const commands[] = {"serve", "migrate", "backup", "version", "help"};
+	size_t k;
+	for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
+		if (strcmp(c->command, commands[k]) == 0)
+			break;
+	if (k == sizeof commands / sizeof commands[0])
+		return usage_error("unknown command", c->command);
+	if (strcmp(c->command, "backup") == 0 && !c->arg)
+		return usage_error("backup needs a FILE", NULL);
+	if (strcmp(c->command, "backup") != 0 && c->arg)
+		return usage_error("unexpected argument", c->arg);
+	return -1;
+}
+
+/* Settings that depend on each other, checked once they are all known. */
+static int check_settings(void)
+{
+	const char *cert = config_str("TLS_CERT"), *key = config_str("TLS_KEY");
+	if (!!*cert != !!*key)
+		return usage_error("--tls-cert and --tls-key go together", NULL);
+	if (*cert && config_bool("TLS_AUTO"))
+		return usage_error("--tls-auto replaces --tls-cert/--tls-key; give one or the other", NULL);
+	if (check_listen(config_str("APP_LISTEN")) != 0)
+		return usage_error("APP_LISTEN wants ADDR:PORT with a numeric address",
+		                   config_str("APP_LISTEN"));
+	return -1;
+}
+
+static int fail(const char *what, struct buf *msg)
+{
+	log_error(what, "reason", buf_str(msg), NULL);
+	fprintf(stderr, "app: %s\n", msg->len ? buf_str(msg) : what);
+	return 1;
+}
+
+/* The PEM civetweb reads: from --tls-cert/--tls-key, or self-signed with --tls-auto. */
+static char *tls_setup(const char *data, struct buf *msg)
+{
+	const char *cert = config_str("TLS_CERT"), *key = config_str("TLS_KEY");
+	char *dir = datadir_path(data, "tls"), *pem = datadir_path(data, "tls/server.pem");
+	char *auto_cert = datadir_path(data, "tls/cert.pem"), *auto_key = datadir_path(data, "tls/key.pem");
+	char *out = NULL;
+	if (!dir || !pem || !auto_cert || !auto_key)
+		goto done;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		goto done;
+	if (config_bool("TLS_AUTO")) {
+		/* TLS_HOSTNAMES: more DNS names for the certificate, comma-separated */
+		char *names = strdup(config_str("TLS_HOSTNAMES"));
+		const char *extra[16];
+		size_t n = 0;
+		for (char *save = NULL, *t = names ? strtok_r(names, ", ", &save) : NULL; t && n < 16;
+		     t = strtok_r(NULL, ", ", &save))
+			extra[n++] = t;
+		int rc = tls_ensure_self_signed(dir, extra, n, msg);
+		free(names);
+		if (rc)
+			goto done;
+		cert = auto_cert;
+		key = auto_key;
+	}
+	if (tls_server_pem(cert, key, pem, msg))
+		goto done;
+	out = pem;
+	pem = NULL;
+done:
+	free(dir);
+	free(pem);
+	free(auto_cert);
+	free(auto_key);
+	return out;
+}
+
+static int serve(const char *data, struct buf *msg)
+{
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	/* blocked here, so every thread started below inherits the mask and only sigwait sees them */
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+		if (router_add(tables[i]))
+			return fail("bad route table", msg);
+	if (metrics_init() || system_metrics())
+		return fail("out of memory", msg);
+	if (system_boot(msg))
+		return fail("cannot start", msg);
+
+	char *pem = NULL;
+	if (*config_str("TLS_CERT") || config_bool("TLS_AUTO")) {
+		pem = tls_setup(data, msg);
+		if (!pem)
+			return fail("cannot set up TLS", msg);
+	}
+	struct server_opts o = {
+		.listen = config_str("APP_LISTEN"),
+		.tls_pem = pem,
+		.threads = (int)config_int("APP_THREADS"),
+		.request_timeout_ms = (int)config_int("REQUEST_TIMEOUT_MS"),
+		.cors_origins = config_str("CORS_ORIGINS"),
+	};
+	int rc = server_start(&o, msg);
+	free(pem);
+	if (rc)
+		return fail("cannot start the server", msg);
+	log_info("listening", "url", server_url(), "version", APP_VERSION, "data", data, NULL);
+
+	int sig = 0;
+	sigwait(&stop, &sig);
+	log_info("shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+	if (!server_drain((int)config_int("SHUTDOWN_GRACE_MS"))) {
+		/* a handler is stuck: leave without closing what it may still use; WAL keeps the
+		 * database consistent and every committed write */
+		log_warn("requests still running after the grace period; exiting anyway", NULL);
+		_exit(0);
+	}
+	server_stop();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {getenv("APP_DATA") ? getenv("APP_DATA") : "./data", "serve", NULL};
+	int rc = parse_flags(argc, argv, &c);
+	if (rc >= 0)
+		goto out;
+	if (strcmp(c.command, "help") == 0) {
+		fputs(usage, stdout);
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(c.command, "version") == 0) {
+		puts(APP_VERSION);
+		rc = 0;
+		goto out;
+	}
+
+	struct buf msg = BUF_INIT(4096);
+	rc = 1;
+	if (strcmp(c.command, "backup") == 0) {
+		/* reads the live database beside a running server: no lock, no migrations */
+		char *db = datadir_path(c.data, "app.db");
+		if (db && db_backup(db, c.arg, &msg) == 0) {
+			printf("backup written to %s\n", c.arg);
+			rc = 0;
+		} else {
+			fprintf(stderr, "app: %s\n", buf_str(&msg));
+		}
+		free(db);
+		goto done;
+	}
+	if (datadir_prepare(c.data, &msg) || datadir_lock(c.data, &msg)) {
+		fprintf(stderr, "app: %s\n", buf_str(&msg));
+		goto done;
+	}
+	if (config_load(c.data, &msg)) {
+		fprintf(stderr, "app: %s (see app --help)\n", buf_str(&msg));
+		rc = 2;
+		goto done;
+	}
+	if ((rc = check_settings()) >= 0)
+		goto done;
+	rc = 1;
+	log_setup(strcmp(config_str("LOG_FORMAT"), "json") == 0,
+	          (enum log_level)(strchr("diwe", config_str("LOG_LEVEL")[0]) - "diwe"));
+	char *dbpath = datadir_path(c.data, "app.db");
+	size_t nmig;
+	const struct migration *mig = db_schema(&nmig);
+	int applied = 0;
+	if (!dbpath || datadir_secret(c.data, &msg) || db_pool_init(dbpath) || !db_conn() ||
+	    db_migrate(db_conn(), mig, nmig, &applied, &msg)) {
+		free(dbpath);
+		rc = fail("cannot start", &msg);
+		goto close;
+	}
+	free(dbpath);
+	if (applied) {
+		char n[16];
+		snprintf(n, sizeof n, "%d", applied);
+		log_info("schema migrated", "applied", n, NULL);
+	}
+	if (strcmp(c.command, "migrate") == 0) {
+		printf("database is at schema version %d (%d applied now)\n", nmig ? mig[nmig - 1].version : 0,
+		       applied);
+		rc = 0;
+	} else {
+		rc = serve(c.data, &msg);
+	}
+close:
+	db_pool_close();
+	metrics_free();
+	router_reset();
+	datadir_forget();
+	log_info("stopped", NULL);
+done:
+	datadir_unlock();
+	buf_free(&msg);
+out:
+	config_free();
+	rand_shutdown();
+	return rc;
+}
