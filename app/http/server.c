@@ -95,21 +95,22 @@ static const char *allowed_origin(struct req *r)
 	return NULL;
 }
 
-/* Reads the whole body into the arena, refusing more than the route allows. */
+/* Reads the whole body into the arena, refusing more than the route allows: a declared
+ * length is checked before reading; a chunked body is read until it passes the limit. */
 static int read_body(struct req *r, const struct mg_request_info *ri)
 {
-	size_t max = r->route->body_max;
-	if (ri->content_length > 0 && (unsigned long long)ri->content_length > max)
+	size_t max = r->route->body_max, len = 0, cap;
+	bool known = ri->content_length >= 0;
+	if (known && (unsigned long long)ri->content_length > max)
 		return http_error(r, 413, "payload_too_large", "the request body is too large", NULL);
-	size_t cap = ri->content_length >= 0 ? (size_t)ri->content_length : 4096;
-	if (cap > max)
-		cap = max;
+	cap = known ? (size_t)ri->content_length : (max < 4096 ? max : 4096);
 	char *body = arena_alloc(&r->arena, cap + 1);
-	size_t len = 0;
 	for (;;) {
 		if (!body)
-			return http_error(r, 413, "payload_too_large", "the request body is too large", NULL);
+			return http_error(r, 500, "internal", "out of memory for the request body", NULL);
 		if (len == cap) {
+			if (known)
+				break;
 			if (cap == max) {
 				char probe;
 				if (mg_read(r->conn, &probe, 1) > 0)
@@ -126,10 +127,11 @@ static int read_body(struct req *r, const struct mg_request_info *ri)
 			continue;
 		}
 		int got = mg_read(r->conn, body + len, cap - len);
-		if (got < 0)
-			return http_error(r, 400, "invalid_input", "the request body could not be read", NULL);
-		if (got == 0)
+		if (got <= 0) {
+			if (known || got < 0)
+				return http_error(r, 400, "invalid_input", "the request body ended early", NULL);
 			break;
+		}
 		len += (size_t)got;
 	}
 	body[len] = '\0';
