@@ -233,10 +233,14 @@ static int serve(const char *data, struct buf *msg)
 		.request_timeout_ms = (int)config_int("REQUEST_TIMEOUT_MS"),
 		.cors_origins = config_str("CORS_ORIGINS"),
 	};
+	if (log_start() != 0)
+		return fail("cannot start the logger", msg);
 	int rc = server_start(&o, msg);
 	free(pem);
-	if (rc)
+	if (rc) {
+		log_stop();
 		return fail("cannot start the server", msg);
+	}
 	log_info("listening", "url", server_url(), "version", APP_VERSION, "data", data, NULL);
 
 	int sig = 0;
@@ -249,6 +253,7 @@ static int serve(const char *data, struct buf *msg)
 		_exit(0);
 	}
 	server_stop();
+	log_stop();
 	return 0;
 }
 

@@ -74,15 +74,28 @@ int buf_addc(struct buf *b, char c)
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	/* first try the room already allocated: one formatting pass in the common case */
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
+	int n = vsnprintf(room ? b->ptr + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		return ERR_INVAL;
+	if ((size_t)n < room) {
+		if (b->len + (size_t)n > b->max) {
+			b->ptr[b->len] = '\0';
+			return ERR_TOOBIG;
+		}
+		b->len += (size_t)n;
+		return 0;
+	}
 	int rc = buf_reserve(b, (size_t)n);
-	if (rc)
+	if (rc) {
+		if (b->ptr)
+			b->ptr[b->len] = '\0';
 		return rc;
+	}
 	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
 	return 0;

@@ -1,9 +1,14 @@
-/* core/log.c: formats a whole line in memory and hands it to one write(2), so lines from
- * many threads never interleave. Must never block on a lock or grow without bound. */
+/* core/log.c: formats a whole line in memory, so lines from many threads never interleave.
+ * Access lines are batched by a logger thread (one write(2) per batch, not per request);
+ * every other line flushes the batch and is written at once, so order is kept. Must never
+ * grow without bound: a full batch is written by the thread that filled it. */
 #include "core/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -12,7 +17,17 @@
 
 #define LINE_MAX_BYTES 8192
 
+#define BATCH_BYTES (256 * 1024)
+#define BATCH_MS 20
+
 static bool as_json;
+/* the batch: lines not yet written; guarded by lock */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static char *batch, *spare;
+static size_t batch_len;
+static bool running, stopping;
+static pthread_t writer;
 static enum log_level min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const level_upper[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -58,13 +73,110 @@ static void line_kv(struct buf *b, const char *key, const char *value)
 		rc = rc ? rc : buf_addc(b, ':');
 		rc = rc ? rc : json_quote(b, value ? value : "", value ? strlen(value) : 0);
 	} else {
-		rc = buf_printf(b, " %s=", key);
+		rc = buf_addc(b, ' ');
+		rc = rc ? rc : buf_adds(b, key);
+		rc = rc ? rc : buf_addc(b, '=');
 		rc = rc ? rc : add_value(b, value);
 	}
 	(void)rc;
 }
 
-static void line_flush(struct buf *b)
+static void write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(2, p, n);
+		if (w <= 0)
+			break;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* With lock held: writes out the batch. */
+static void flush_locked(void)
+{
+	if (batch_len) {
+		write_all(batch, batch_len);
+		batch_len = 0;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	while (!stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += BATCH_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&wake, &lock, &until);
+		if (!batch_len)
+			continue;
+		/* swap, then write without the lock so request threads keep appending */
+		char *full = batch;
+		size_t n = batch_len;
+		batch = spare;
+		batch_len = 0;
+		spare = NULL;
+		pthread_mutex_unlock(&lock);
+		write_all(full, n);
+		pthread_mutex_lock(&lock);
+		spare = full;
+	}
+	flush_locked();
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int log_start(void)
+{
+	batch = malloc(BATCH_BYTES);
+	spare = malloc(BATCH_BYTES);
+	if (!batch || !spare || pthread_create(&writer, NULL, writer_main, NULL) != 0) {
+		free(batch);
+		free(spare);
+		batch = spare = NULL;
+		return ERR_NOMEM;
+	}
+	running = true;
+	return 0;
+}
+
+void log_stop(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&lock);
+	stopping = true;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+	pthread_join(writer, NULL);
+	running = stopping = false;
+	free(batch);
+	free(spare);
+	batch = spare = NULL;
+}
+
+static void emit(const char *p, size_t n, bool batched)
+{
+	pthread_mutex_lock(&lock);
+	if (!running || !batched || !batch || n > BATCH_BYTES) {
+		flush_locked();
+		write_all(p, n);
+	} else {
+		if (batch_len + n > BATCH_BYTES)
+			flush_locked();
+		memcpy(batch + batch_len, p, n);
+		batch_len += n;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static void line_flush(struct buf *b, bool batched)
 {
 	int rc = buf_adds(b, as_json ? "}\n" : "\n");
 	if (rc) {
@@ -73,15 +185,7 @@ static void line_flush(struct buf *b)
 		rc = buf_adds(b, as_json ? "{\"level\":\"error\",\"msg\":\"log line too long\"}\n"
 		                         : "ERROR log line too long\n");
 	}
-	const char *p = buf_str(b);
-	size_t n = b->len;
-	while (n > 0) {
-		ssize_t w = write(2, p, n);
-		if (w <= 0)
-			break;
-		p += w;
-		n -= (size_t)w;
-	}
+	emit(buf_str(b), b->len, batched);
 	buf_free(b);
 }
 
@@ -97,7 +201,7 @@ void log_write(enum log_level level, const char *msg, ...)
 	while ((key = va_arg(ap, const char *)) != NULL)
 		line_kv(&b, key, va_arg(ap, const char *));
 	va_end(ap);
-	line_flush(&b);
+	line_flush(&b, false);
 }
 
 void log_request(const char *request_id, const char *method, const char *path, int status,
@@ -106,6 +210,8 @@ void log_request(const char *request_id, const char *method, const char *path, i
 	if (LOG_INFO < min_level)
 		return;
 	struct buf b = BUF_INIT(LINE_MAX_BYTES);
+	if (buf_reserve(&b, 256) != 0)
+		return;
 	line_start(&b, LOG_INFO, "request");
 	line_kv(&b, "request_id", request_id);
 	line_kv(&b, "method", method);
@@ -116,5 +222,5 @@ void log_request(const char *request_id, const char *method, const char *path, i
 	(void)rc;
 	if (error_code)
 		line_kv(&b, "error", error_code);
-	line_flush(&b);
+	line_flush(&b, true);
 }

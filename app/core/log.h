@@ -10,6 +10,10 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_setup(bool json, enum log_level min);
+/* Starts the thread that batches access lines; until then, and after log_stop (which
+ * writes out what is pending), every line is written at once. */
+int log_start(void);
+void log_stop(void);
 /* msg, then key/value string pairs, then NULL: log_write(LOG_INFO, "listening", "url", u, NULL). */
 void log_write(enum log_level level, const char *msg, ...) __attribute__((sentinel));
 /* The access line: one per request. */

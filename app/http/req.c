@@ -51,6 +51,8 @@ struct jw *res_json(struct req *r, int status, struct jw *w)
 	r->status = status;
 	r->content_type = "application/json";
 	buf_reset(&r->out);
+	if (buf_reserve(&r->out, 256) != 0)
+		r->broken = true;
 	jw_init(w, &r->out);
 	return w;
 }

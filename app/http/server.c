@@ -13,7 +13,7 @@
 
 #include "core/log.h"
 #include "core/time.h"
-#include "core/uuid.h"
+#include "core/rand.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/static.h"
@@ -30,6 +30,8 @@ static char url[128];
 static atomic_int inflight;
 static atomic_bool draining;
 static char *cors; /* ",origin1,origin2," for whole-item search */
+static unsigned long long request_prefix;
+static atomic_ullong request_seq;
 static bool cors_any;
 
 static const char *reason(int status)
@@ -75,10 +77,14 @@ static void set_request_id(struct req *r)
 		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		     c == '-' || c == '_' || c == '.';
 	}
-	if (ok)
+	if (ok) {
 		memcpy(r->request_id, given, n + 1);
-	else if (uuid7(r->request_id) != 0)
-		memcpy(r->request_id, "-", 2);
+		return;
+	}
+	/* ids must be unique, not secret: a random per-process prefix and a counter, so the
+	 * request path never waits on the shared random generator */
+	unsigned long long seq = atomic_fetch_add_explicit(&request_seq, 1, memory_order_relaxed);
+	snprintf(r->request_id, sizeof r->request_id, "%016llx-%012llx", request_prefix, seq);
 }
 
 static const char *allowed_origin(struct req *r)
@@ -237,8 +243,16 @@ static void send_response(struct req *r)
 	bool head = strcmp(r->method, "HEAD") == 0;
 	bool no_body = r->status == 204 || r->status == 304;
 	struct buf h = BUF_INIT(OUT_MAX + 65536);
-	int rc = buf_printf(&h, "HTTP/1.1 %d %s\r\nX-Request-Id: %s\r\n", r->status,
-	                    reason(r->status), r->request_id);
+	int rc = buf_reserve(&h, 512 + r->headers.len + (head || no_body ? 0 : r->out.len));
+	char code[4] = {(char)('0' + r->status / 100 % 10), (char)('0' + r->status / 10 % 10),
+	                (char)('0' + r->status % 10), '\0'};
+	rc = rc ? rc : buf_adds(&h, "HTTP/1.1 ");
+	rc = rc ? rc : buf_adds(&h, code);
+	rc = rc ? rc : buf_addc(&h, ' ');
+	rc = rc ? rc : buf_adds(&h, reason(r->status));
+	rc = rc ? rc : buf_adds(&h, "\r\nX-Request-Id: ");
+	rc = rc ? rc : buf_adds(&h, r->request_id);
+	rc = rc ? rc : buf_adds(&h, "\r\n");
 	if (!rc && !no_body)
 		rc = buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
 		                r->content_type ? r->content_type : "application/octet-stream", r->out.len);
@@ -371,6 +385,10 @@ int server_start(const struct server_opts *o, struct buf *msg)
 		return ERR_TOOBIG;
 	}
 	set_cors(o->cors_origins);
+	if (rand_bytes(&request_prefix, sizeof request_prefix) != 0) {
+		buf_free(&ports);
+		return ERR_CRYPTO;
+	}
 	const char *options[] = {
 		"listening_ports", buf_str(&ports),
 		"num_threads", threads,

@@ -202,6 +202,8 @@ const struct migration *db_schema(size_t *n)
 
 int db_pool_init(const char *path)
 {
+	/* memory statistics take a global mutex on every allocation: not worth it here */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	pool_path = strdup(path);
 	return pool_path ? 0 : ERR_NOMEM;
 }

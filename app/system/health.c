@@ -1,5 +1,8 @@
-/* system/health.c: GET /health, GET /metrics and the instance row. Health must stay cheap
- * (one cached statement): load balancers call it every few seconds. */
+/* system/health.c: GET /health, GET /metrics and the instance row. Health must stay cheap:
+ * the database is probed at most every PROBE_US and the answer shared, so a flood of health
+ * checks never becomes a flood of database reads; a failure still shows within PROBE_US. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -14,6 +17,13 @@ static const char sql_instance[] = "SELECT instance_id FROM instance WHERE id = 
 static const char sql_create[] =
 	"INSERT INTO instance(id, instance_id, created_at) VALUES(1, ?1, ?2) ON CONFLICT DO NOTHING";
 static const char sql_boot[] = "UPDATE instance SET boot_count = boot_count + 1 WHERE id = 1";
+
+#define PROBE_US 250000
+
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_llong probed_at = -PROBE_US; /* monotonic time of the last probe */
+static atomic_bool db_ok;
+static char instance_id[UUID_STR_LEN]; /* set once by system_boot, read-only after */
 
 int system_boot(struct buf *msg)
 {
@@ -39,6 +49,19 @@ int system_boot(struct buf *msg)
 	db_done(st);
 	if (rc != SQLITE_DONE || db_commit())
 		goto fail;
+	st = db_prep(sql_instance);
+	if (!st || sqlite3_step(st) != SQLITE_ROW) {
+		db_done(st);
+		goto fail;
+	}
+	const char *stored = (const char *)sqlite3_column_text(st, 0);
+	size_t n = stored ? strlen(stored) : 0;
+	if (n == 0 || n >= sizeof instance_id) {
+		db_done(st);
+		goto fail;
+	}
+	memcpy(instance_id, stored, n + 1);
+	db_done(st);
 	return 0;
 fail:
 	db_rollback();
@@ -46,23 +69,38 @@ fail:
 	return ERR_DB;
 }
 
+/* Reads the instance row on this thread's connection: proof the database answers. */
+static void probe(void)
+{
+	sqlite3_stmt *st = db_prep(sql_instance);
+	bool ok = st && sqlite3_step(st) == SQLITE_ROW;
+	db_done(st);
+	if (!ok)
+		db_fail("health");
+	atomic_store(&db_ok, ok);
+}
+
 int health_get(struct req *r)
 {
+	int64_t now = time_mono_us();
+	if (now - atomic_load(&probed_at) >= PROBE_US && pthread_mutex_trylock(&probe_lock) == 0) {
+		/* one thread probes; the others answer with the last result meanwhile */
+		if (now - atomic_load(&probed_at) >= PROBE_US) {
+			probe();
+			atomic_store(&probed_at, time_mono_us());
+		}
+		pthread_mutex_unlock(&probe_lock);
+	}
+	bool ok = atomic_load(&db_ok);
 	struct jw w;
-	sqlite3_stmt *st = db_prep(sql_instance);
-	int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
-	bool ok = rc == SQLITE_ROW;
 	res_json(r, ok ? 200 : 503, &w);
 	jw_obj(&w);
 	jw_kstr(&w, "status", ok ? "ok" : "degraded");
 	jw_kstr(&w, "db", ok ? "ok" : "error");
 	jw_kstr(&w, "version", APP_VERSION);
 	if (ok)
-		jw_kstr(&w, "instance_id", (const char *)sqlite3_column_text(st, 0));
+		jw_kstr(&w, "instance_id", instance_id);
 	jw_obj_end(&w);
-	db_done(st);
-	if (!ok)
-		db_fail("health");
 	return res_end(r, &w);
 }
 
