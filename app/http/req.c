@@ -3,6 +3,7 @@
 #include "http/req.h"
 
 #include <civetweb.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *req_param(const struct req *r, const char *name)
@@ -44,6 +45,86 @@ int req_json(struct req *r, struct json **out)
 	char *msg = arena_printf(&r->arena, "the body is not valid JSON: %s (at byte %zu)", why,
 	                         err.offset);
 	return http_error(r, 400, "invalid_json", msg ? msg : "the body is not valid JSON", NULL);
+}
+
+int req_object(struct req *r, struct json **out)
+{
+	int rc = req_json(r, out);
+	if (rc < 0)
+		return rc;
+	if ((*out)->type != JSON_OBJECT)
+		return http_error(r, 400, "invalid_input", "the body must be a JSON object", NULL);
+	return 0;
+}
+
+static int field_error(struct req *r, const char *name, const char *what)
+{
+	char *msg = arena_printf(&r->arena, "%s %s", name, what);
+	return http_error(r, 400, "invalid_input", msg ? msg : "invalid field", name);
+}
+
+int req_str(struct req *r, const struct json *obj, const char *name, bool required, size_t max,
+            const char **out)
+{
+	const struct json *v = json_get(obj, name);
+	*out = NULL;
+	if (!v || v->type == JSON_NULL)
+		return required ? field_error(r, name, "is required") : 0;
+	if (v->type != JSON_STRING)
+		return field_error(r, name, "must be a string");
+	if (v->len > max) {
+		char *what = arena_printf(&r->arena, "must be at most %zu bytes", max);
+		return field_error(r, name, what ? what : "is too long");
+	}
+	if (required && v->len == 0)
+		return field_error(r, name, "must not be empty");
+	*out = v->str;
+	return 0;
+}
+
+int req_bool(struct req *r, const struct json *obj, const char *name, bool *present, bool *out)
+{
+	const struct json *v = json_get(obj, name);
+	*present = v != NULL;
+	if (!v)
+		return 0;
+	if (v->type != JSON_BOOL)
+		return field_error(r, name, "must be true or false");
+	*out = v->boolean;
+	return 0;
+}
+
+int req_int(struct req *r, const struct json *obj, const char *name, int64_t min, int64_t max,
+            bool *present, int64_t *out)
+{
+	const struct json *v = json_get(obj, name);
+	*present = v != NULL && v->type != JSON_NULL;
+	if (!*present)
+		return 0;
+	if (v->type != JSON_NUMBER || !v->is_int || v->integer < min || v->integer > max) {
+		char *what = arena_printf(&r->arena, "must be a whole number from %lld to %lld",
+		                          (long long)min, (long long)max);
+		return field_error(r, name, what ? what : "is out of range");
+	}
+	*out = v->integer;
+	return 0;
+}
+
+int req_page(struct req *r, int *limit, const char **cursor)
+{
+	const char *l = req_query(r, "limit");
+	*limit = 50;
+	if (l) {
+		char *end;
+		long n = strtol(l, &end, 10);
+		if (!*l || *end || n < 1 || n > 200)
+			return http_error(r, 400, "invalid_input", "limit must be from 1 to 200", "limit");
+		*limit = (int)n;
+	}
+	*cursor = req_query(r, "cursor");
+	if (*cursor && (!**cursor || strlen(*cursor) > 128))
+		return http_error(r, 400, "invalid_input", "cursor is not valid", "cursor");
+	return 0;
 }
 
 struct jw *res_json(struct req *r, int status, struct jw *w)

@@ -33,7 +33,10 @@ struct req {
 	int nparams;
 	const char *body;          /* the request body, NUL-terminated (route->body_max > 0) */
 	size_t body_len;
-	char request_id[40];
+	char request_id[65];       /* a client's id (<= 64 plain bytes) or ours */
+	/* the caller, once server_authenticate accepted a token (NULL otherwise) */
+	const char *user_id;
+	const char *user_role; /* "user", "agent" or "admin" */
 	int64_t start_us;
 
 	/* the response being built */
@@ -56,6 +59,20 @@ const char *req_header(const struct req *r, const char *name);
 /* Parses the body as JSON into r->arena. On failure answers 400 invalid_json itself and
  * returns its negative value, so a handler can simply return it. */
 int req_json(struct req *r, struct json **out);
+
+/* The body as a JSON object (400 invalid_json / invalid_input otherwise, already answered). */
+int req_object(struct req *r, struct json **out);
+/* A string member of obj: *out is NULL when absent and not required. Wrong type, missing
+ * when required, longer than max bytes (or, with nonempty, empty) answer 400 invalid_input
+ * naming the field, and return its negative value. */
+int req_str(struct req *r, const struct json *obj, const char *name, bool required, size_t max,
+            const char **out);
+/* An optional boolean or integer member; *present tells whether it was there. */
+int req_bool(struct req *r, const struct json *obj, const char *name, bool *present, bool *out);
+int req_int(struct req *r, const struct json *obj, const char *name, int64_t min, int64_t max,
+            bool *present, int64_t *out);
+/* ?limit= (default 50, 1..200) and ?cursor= (opaque, may be NULL). */
+int req_page(struct req *r, int *limit, const char **cursor);
 
 /* Starts a JSON response with the given status; write the body through w, then
  * `return res_end(r, &w);` which turns a writer error into 500 internal. */

@@ -71,7 +71,7 @@ static void set_request_id(struct req *r)
 {
 	const char *given = req_header(r, "X-Request-Id");
 	size_t n = given ? strlen(given) : 0;
-	bool ok = n > 0 && n < sizeof r->request_id && n <= 64;
+	bool ok = n > 0 && n < sizeof r->request_id;
 	for (size_t i = 0; ok && i < n; i++) {
 		char c = given[i];
 		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -85,6 +85,34 @@ static void set_request_id(struct req *r)
 	 * request path never waits on the shared random generator */
 	unsigned long long seq = atomic_fetch_add_explicit(&request_seq, 1, memory_order_relaxed);
 	snprintf(r->request_id, sizeof r->request_id, "%016llx-%012llx", request_prefix, seq);
+}
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* civetweb is told not to decode paths (decode_url=no), so that this can refuse what
+ * decoding would hide: an encoded NUL cuts a C string short. NULL for a bad path. */
+static const char *decode_path(struct arena *a, const char *raw)
+{
+	size_t n = strlen(raw);
+	char *out = arena_alloc(a, n + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = raw; *p; p++) {
+		if (*p != '%') {
+			*o++ = *p;
+			continue;
+		}
+		int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
+		if (lo < 0 || (hi == 0 && lo == 0))
+			return NULL;
+		*o++ = (char)(hi * 16 + lo);
+		p += 2;
+	}
+	*o = '\0';
+	return out;
 }
 
 static const char *allowed_origin(struct req *r)
@@ -178,6 +206,10 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 	if (atomic_load(&draining)) {
 		res_header(r, "Retry-After", "5");
 		http_error(r, 503, "unavailable", "the server is shutting down", NULL);
+		goto out;
+	}
+	if (!r->path) {
+		http_error(r, 400, "invalid_input", "the path has a bad %-escape or an encoded NUL", NULL);
 		goto out;
 	}
 	r->route = router_match(r, &allow);
@@ -295,7 +327,7 @@ static int on_begin_request(struct mg_connection *conn)
 	buf_init(&r.out, OUT_MAX);
 	buf_init(&r.headers, 65536);
 	r.method = ri->request_method;
-	r.path = ri->local_uri ? ri->local_uri : "/";
+	r.path = decode_path(&r.arena, ri->local_uri ? ri->local_uri : "/");
 	r.query = ri->query_string;
 	r.remote_ip = ri->remote_addr;
 	r.loopback = is_loopback(ri->remote_addr);
@@ -306,7 +338,8 @@ static int on_begin_request(struct mg_connection *conn)
 
 	int64_t us = time_mono_us() - r.start_us;
 	metrics_request(r.route ? r.route_index : -1, r.status, us);
-	log_request(r.request_id, r.method, r.path, r.status, r.bytes_sent, us, r.error_code);
+	log_request(r.request_id, r.method, r.path ? r.path : "(bad path)", r.status, r.bytes_sent, us,
+	            r.error_code);
 	int status = r.status ? r.status : 500;
 	buf_free(&r.out);
 	buf_free(&r.headers);
@@ -389,18 +422,26 @@ int server_start(const struct server_opts *o, struct buf *msg)
 		buf_free(&ports);
 		return ERR_CRYPTO;
 	}
-	const char *options[] = {
-		"listening_ports", buf_str(&ports),
-		"num_threads", threads,
-		"request_timeout_ms", timeout,
-		"enable_keep_alive", "yes",
-		"keep_alive_timeout_ms", "5000",
-		"tcp_nodelay", "1",
-		"ssl_certificate", o->tls_pem ? o->tls_pem : NULL,
-		NULL, NULL,
+	/* name, value pairs; ssl_certificate only when serving HTTPS */
+	const char *options[20];
+	int nopt = 0;
+	const char *pairs[][2] = {
+		{"listening_ports", buf_str(&ports)},
+		{"num_threads", threads},
+		{"request_timeout_ms", timeout},
+		{"enable_keep_alive", "yes"},
+		{"keep_alive_timeout_ms", "5000"},
+		{"tcp_nodelay", "1"},
+		{"decode_url", "no"},
+		{"ssl_certificate", o->tls_pem},
 	};
-	if (!o->tls_pem)
-		options[12] = NULL; /* no ssl_certificate option at all */
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		if (!pairs[i][1])
+			continue;
+		options[nopt++] = pairs[i][0];
+		options[nopt++] = pairs[i][1];
+	}
+	options[nopt] = NULL;
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
 	cb.begin_request = on_begin_request;
