@@ -1,70 +1,93 @@
-// The command line: version, help, usage errors (exit 2), migrate and backup.
+// The command line: version, help, usage errors (status 2, one line), migrate, backup.
 'use strict';
-const test = require('node:test');
+
+const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
-const { startApp, runCli, tmpDataDir, request } = require('./lib/app');
+const {
+  startApp, runCli, runCliAsync, tmpDir, tmpDataDir, request, sqlite,
+} = require('./lib/app');
 
-test('version prints the version', () => {
-  const r = runCli(['version']);
-  assert.equal(r.code, 0);
-  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+// stderr is one non-empty line (with or without its final newline)
+function assertOneLine(stderr, what) {
+  const text = stderr.replace(/\n$/, '');
+  assert.ok(text.length > 0, `${what}: says something on stderr`);
+  assert.ok(!text.includes('\n'), `${what}: exactly one line on stderr, got:\n${stderr}`);
+}
+
+describe('informational commands', () => {
+  test('`app version` prints the version and exits 0', () => {
+    const r = runCli(['version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+    assert.equal(r.stdout.trim().split('\n').length, 1, 'just the version');
+  });
+
+  test('`app --help` prints usage and exits 0', () => {
+    for (const args of [['--help'], ['help']]) {
+      const r = runCli(args);
+      assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+      assert.match(r.stdout, /usage/i, args.join(' '));
+    }
+  });
 });
 
-test('--help prints usage', () => {
-  for (const args of [['--help'], ['help'], ['-h']]) {
-    const r = runCli(args);
-    assert.equal(r.code, 0);
-    assert.match(r.stdout, /usage: app/);
-    assert.match(r.stdout, /--tls-auto/);
-  }
-});
-
-test('bad flags and values exit 2 with one line', () => {
+describe('usage errors', () => {
   const cases = [
-    ['--bogus'], ['--listen', 'nope'], ['--listen', '127.0.0.1:99999'], ['--listen', 'localhost:80'],
-    ['--listen'], ['--tls-cert', '/x.pem'], ['--tls-key', '/x.pem'], ['frobnicate'], ['backup'],
-    ['version', 'extra'], ['--tls-auto', '--tls-cert', '/a', '--tls-key', '/b'],
+    ['an unknown flag', ['--bogus']],
+    ['a listen address that is not ADDR:PORT', ['--listen', 'nope']],
+    ['a port out of range', ['--listen', '127.0.0.1:99999']],
+    ['a flag without its value', ['--listen']],
+    ['--tls-cert without --tls-key', ['--tls-cert', '/x.pem']],
+    ['--tls-key without --tls-cert', ['--tls-key', '/x.pem']],
+    ['an unknown command', ['frobnicate']],
+    ['backup without a file', ['backup']],
   ];
-  for (const args of cases) {
-    const dataDir = tmpDataDir();
-    const r = runCli(['--data', dataDir, ...args]);
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
-    assert.match(r.stderr, /^app: /);
+  for (const [what, args] of cases) {
+    test(`${what} exits 2 with one line on stderr (${args.join(' ')})`, () => {
+      const r = runCli(['--data', tmpDataDir(), ...args], { timeout: 10000 });
+      assert.equal(r.code, 2, `exit status (signal ${r.signal}); stderr:\n${r.stderr}`);
+      assertOneLine(r.stderr, args.join(' '));
+    });
   }
+
+  test('a bad setting in the environment stops the start with one line naming it', () => {
+    const r = runCli(['--data', tmpDataDir(), '--listen', '127.0.0.1:0'], { env: { LOG_FORMAT: 'xml' }, timeout: 10000 });
+    assert.equal(r.code, 2, `exit status (signal ${r.signal}); stderr:\n${r.stderr}`);
+    assertOneLine(r.stderr, 'LOG_FORMAT=xml');
+    assert.match(r.stderr, /LOG_FORMAT/);
+  });
 });
 
-test('migrate creates the database and is idempotent', () => {
-  const dataDir = tmpDataDir();
-  const r = runCli(['--data', dataDir, 'migrate']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.ok(fs.existsSync(path.join(dataDir, 'app.db')));
-  assert.match(r.stdout, /schema version \d+/);
-  const again = runCli(['--data', dataDir, 'migrate']);
-  assert.equal(again.code, 0);
-  assert.match(again.stdout, /0 applied/);
+describe('migrate', () => {
+  test('`app --data DIR migrate` creates the database and can be run again', () => {
+    const dataDir = tmpDataDir();
+    const first = runCli(['--data', dataDir, 'migrate']);
+    assert.equal(first.code, 0, first.stderr);
+    const db = path.join(dataDir, 'app.db');
+    assert.ok(fs.statSync(db).isFile(), 'app.db created');
+    const applied = sqlite(db, 'SELECT count(*) FROM schema_migrations');
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.ok(Number(applied.stdout.trim()) >= 1, 'migrations recorded');
+    const again = runCli(['--data', dataDir, 'migrate']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(sqlite(db, 'SELECT count(*) FROM schema_migrations').stdout, applied.stdout, 'nothing applied twice');
+  });
 });
 
-test('backup of a live database opens and holds the data', async () => {
-  const app = await startApp();
-  const id = (await request(`${app.url}/health`)).json.instance_id;
-  const file = path.join(path.dirname(app.dataDir), 'backup.db');
-  const r = runCli(['--data', app.dataDir, 'backup', file]);
-  assert.equal(r.code, 0, r.stderr);
-  const check = spawnSync('sqlite3', [file, 'PRAGMA integrity_check; SELECT instance_id FROM instance;'], { encoding: 'utf8' });
-  assert.equal(check.status, 0, check.stderr);
-  assert.deepEqual(check.stdout.trim().split('\n'), ['ok', id]);
-  assert.ok(!fs.existsSync(`${file}.tmp`));
-  // the server kept serving throughout
-  assert.equal((await request(`${app.url}/health`)).status, 200);
-  await app.stop();
-});
-
-test('backup of a missing database fails cleanly', () => {
-  const r = runCli(['--data', tmpDataDir(), 'backup', '/tmp/never-written.db']);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /^app: /);
+describe('backup', () => {
+  test('`app backup FILE` copies the live database while the server runs', async (t) => {
+    const app = await startApp({ t });
+    const id = (await request(`${app.url}/health`)).json.instance_id;
+    const file = path.join(tmpDir(), 'snapshot.db');
+    const r = await runCliAsync(['--data', app.dataDir, 'backup', file], { timeout: 20000 });
+    assert.equal(r.code, 0, `exit status (signal ${r.signal}); stderr:\n${r.stderr}`);
+    const check = sqlite(file, 'PRAGMA integrity_check');
+    assert.equal(check.code, 0, check.stderr);
+    assert.equal(check.stdout.trim(), 'ok');
+    assert.equal(sqlite(file, 'SELECT instance_id FROM instance').stdout.trim(), id);
+    assert.equal((await request(`${app.url}/health`)).status, 200, 'the server kept serving');
+    assert.equal((await app.stop()).code, 0);
+  });
 });

@@ -1,69 +1,86 @@
-// HTTPS: --tls-auto makes a certificate once and serves with it; --tls-cert/--tls-key too.
+// HTTPS: --tls-auto makes a self-signed certificate once and serves with it; a given
+// certificate and key (--tls-cert/--tls-key) work too. Certificate checks stay on.
 'use strict';
-const test = require('node:test');
+
+const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const https = require('node:https');
-const http = require('node:http');
 const path = require('node:path');
-const { startApp, tmpDataDir } = require('./lib/app');
+const { startApp, rawRequest, tmpDir } = require('./lib/app');
 
-function get(url, opts) {
-  return new Promise((resolve, reject) => {
-    const mod = url.startsWith('https') ? https : http;
-    const req = mod.get(url, opts, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('error', reject);
-    req.setTimeout(3000, () => req.destroy(new Error('timeout')));
-  });
+const certOf = (app) => path.join(app.dataDir, 'tls', 'cert.pem');
+const keyOf = (app) => path.join(app.dataDir, 'tls', 'key.pem');
+
+function httpsGet(url, tlsOptions) {
+  return rawRequest(url, { tlsOptions: { rejectUnauthorized: true, ...tlsOptions }, timeout: 5000 });
 }
 
-test('--tls-auto serves HTTPS with a certificate clients can verify', async () => {
-  const app = await startApp({ args: ['--tls-auto'] });
-  assert.match(app.url, /^https:\/\/127\.0\.0\.1:\d+$/);
-  const certFile = path.join(app.dataDir, 'tls', 'cert.pem');
-  const keyFile = path.join(app.dataDir, 'tls', 'key.pem');
-  assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
-  const ca = fs.readFileSync(certFile);
-  const byIp = await get(`${app.url}/health`, { ca });
-  assert.equal(byIp.status, 200);
-  assert.equal(JSON.parse(byIp.body).status, 'ok');
-  const byName = await get(`https://localhost:${app.port}/health`, { ca });
-  assert.equal(byName.status, 200);
-  await assert.rejects(get(`${app.url}/health`, {}), 'an unknown certificate is not trusted');
-  await assert.rejects(get(`http://127.0.0.1:${app.port}/health`, {}), 'plain HTTP is not served');
-  await app.stop();
+describe('HTTPS', () => {
+  test('--tls-auto serves HTTPS with a certificate kept in DATA/tls/cert.pem', async (t) => {
+    const app = await startApp({ tls: true, t });
+    assert.match(app.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(fs.statSync(certOf(app)).isFile(), 'DATA/tls/cert.pem exists');
+    const ca = fs.readFileSync(certOf(app));
+    const r = await httpsGet(`${app.url}/health`, { ca, servername: 'localhost' });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.status, 'ok');
+    await app.stop();
+  });
 
-  const again = await startApp({ dataDir: app.dataDir, args: ['--tls-auto'] });
-  assert.deepEqual(fs.readFileSync(certFile), ca, 'the certificate is made once');
-  assert.equal((await get(`${again.url}/health`, { ca })).status, 200);
-  await again.stop();
-});
+  test('the self-signed certificate also verifies for 127.0.0.1 and for https://localhost', async (t) => {
+    const app = await startApp({ tls: true, t });
+    const ca = fs.readFileSync(certOf(app));
+    assert.equal((await httpsGet(`https://127.0.0.1:${app.port}/health`, { ca })).status, 200, 'by IP address');
+    assert.equal((await httpsGet(`https://localhost:${app.port}/health`, { ca, family: 4 })).status, 200, 'by name');
+    await app.stop();
+  });
 
-test('--tls-cert and --tls-key serve a given certificate', async () => {
-  const first = await startApp({ args: ['--tls-auto'] });
-  await first.stop();
-  const dir = path.dirname(first.dataDir);
-  const cert = path.join(dir, 'given-cert.pem');
-  const key = path.join(dir, 'given-key.pem');
-  fs.copyFileSync(path.join(first.dataDir, 'tls', 'cert.pem'), cert);
-  fs.copyFileSync(path.join(first.dataDir, 'tls', 'key.pem'), key);
-  const app = await startApp({ dataDir: tmpDataDir(), args: ['--tls-cert', cert, '--tls-key', key] });
-  assert.equal((await get(`${app.url}/health`, { ca: fs.readFileSync(cert) })).status, 200);
-  await app.stop();
-});
+  test('a client that does not trust the certificate is refused', async (t) => {
+    const app = await startApp({ tls: true, t });
+    await assert.rejects(httpsGet(`${app.url}/health`, {}), (e) => /self.signed|certificate/i.test(`${e.code} ${e.message}`));
+    await app.stop();
+  });
 
-test('a key that does not match the certificate is refused at start', async () => {
-  const a = await startApp({ args: ['--tls-auto'] });
-  await a.stop();
-  const b = await startApp({ args: ['--tls-auto'] });
-  await b.stop();
-  const err = await startApp({ dataDir: tmpDataDir(), args: [
-    '--tls-cert', path.join(a.dataDir, 'tls', 'cert.pem'),
-    '--tls-key', path.join(b.dataDir, 'tls', 'key.pem')] }).then(() => null, (e) => e);
-  assert.ok(err);
-  assert.match(err.message, /not the key/);
+  test('plain HTTP to the HTTPS port does not get an answer', async (t) => {
+    const app = await startApp({ tls: true, t });
+    let outcome;
+    try {
+      const r = await rawRequest(`http://127.0.0.1:${app.port}/health`, { timeout: 5000 });
+      outcome = { status: r.status, text: r.text };
+    } catch (e) {
+      outcome = { error: e.code || e.message };
+    }
+    assert.ok(outcome.error || outcome.status !== 200, `plain HTTP got ${JSON.stringify(outcome).slice(0, 200)}`);
+    assert.ok(!(outcome.text || '').includes('"status":"ok"'), 'no health answer in the clear');
+    const ca = fs.readFileSync(certOf(app));
+    assert.equal((await httpsGet(`${app.url}/health`, { ca, servername: 'localhost' })).status, 200, 'HTTPS still works');
+    await app.stop();
+  });
+
+  test('a restart with --tls-auto keeps the same certificate', async (t) => {
+    const first = await startApp({ tls: true, t });
+    const before = fs.readFileSync(certOf(first));
+    assert.equal((await first.stop()).code, 0);
+    const second = await startApp({ dataDir: first.dataDir, tls: true, t });
+    assert.deepEqual(fs.readFileSync(certOf(second)), before, 'cert.pem unchanged');
+    assert.equal((await httpsGet(`${second.url}/health`, { ca: before, servername: 'localhost' })).status, 200);
+    await second.stop();
+  });
+
+  test('--tls-cert and --tls-key serve the given certificate', async (t) => {
+    const maker = await startApp({ tls: true, t });
+    await maker.stop();
+    const dir = tmpDir();
+    const cert = path.join(dir, 'given-cert.pem');
+    const key = path.join(dir, 'given-key.pem');
+    fs.copyFileSync(certOf(maker), cert);
+    fs.copyFileSync(keyOf(maker), key);
+    fs.chmodSync(key, 0o600);
+    const app = await startApp({ tls: { cert, key }, t });
+    assert.match(app.url, /^https:\/\//);
+    const r = await httpsGet(`${app.url}/health`, { ca: fs.readFileSync(cert), servername: 'localhost' });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.status, 'ok');
+    await app.stop();
+  });
 });
