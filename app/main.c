@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "core/config.h"
 #include "core/datadir.h"
 #include "core/log.h"
@@ -19,8 +20,10 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "mail/mail.h"
 #include "store/db.h"
 #include "system/system.h"
+#include "users/users.h"
 
 static const char usage[] =
 	"usage: app [--data DIR] [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE | --tls-auto]\n"
@@ -30,6 +33,8 @@ static const char usage[] =
 	"  serve          run the appliance (the default)\n"
 	"  migrate        apply the schema migrations to DIR/app.db and exit\n"
 	"  backup FILE    write a consistent copy of the live database to FILE\n"
+	"  admin create EMAIL\n"
+	"                 make EMAIL an admin and print a one-time set-password link\n"
 	"  version        print the version\n"
 	"  help           print this text\n"
 	"\n"
@@ -46,12 +51,15 @@ static const char usage[] =
 /* The route tables of every domain, in the order they appear in the API document. */
 static const struct route_table *const tables[] = {
 	&system_routes,
+	&auth_routes,
+	&users_routes,
+	&mail_routes,
 };
 
 struct cli {
 	const char *data;
 	const char *command;
-	const char *arg;
+	const char *arg, *arg2;
 };
 
 static int usage_error(const char *what, const char *detail)
@@ -125,11 +133,13 @@ static int parse_flags(int argc, char **argv, struct cli *c)
 			c->command = a;
 		else if (positional == 1)
 			c->arg = a;
+		else if (positional == 2)
+			c->arg2 = a;
 		else
 			return usage_error("unexpected argument", a);
 		positional++;
 	}
-	static const char *const commands[] = {"serve", "migrate", "backup", "version", "help"};
+	static const char *const commands[] = {"serve", "migrate", "backup", "version", "help", "admin"};
 	size_t k;
 	for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
 		if (strcmp(c->command, commands[k]) == 0)
@@ -138,6 +148,13 @@ static int parse_flags(int argc, char **argv, struct cli *c)
 		return usage_error("unknown command", c->command);
 	if (strcmp(c->command, "backup") == 0 && !c->arg)
 		return usage_error("backup needs a FILE", NULL);
+	if (strcmp(c->command, "admin") == 0) {
+		if (!c->arg || strcmp(c->arg, "create") != 0 || !c->arg2)
+			return usage_error("usage", "app admin create EMAIL");
+		return -1;
+	}
+	if (c->arg2)
+		return usage_error("unexpected argument", c->arg2);
 	if (strcmp(c->command, "backup") != 0 && c->arg)
 		return usage_error("unexpected argument", c->arg);
 	return -1;
@@ -215,9 +232,10 @@ static int serve(const char *data, struct buf *msg)
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		if (router_add(tables[i]))
 			return fail("bad route table", msg);
-	if (metrics_init() || system_metrics())
+	if (metrics_init() || system_metrics() ||
+	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth))
 		return fail("out of memory", msg);
-	if (system_boot(msg))
+	if (system_boot(msg) || mail_recover())
 		return fail("cannot start", msg);
 
 	char *pem = NULL;
@@ -233,11 +251,12 @@ static int serve(const char *data, struct buf *msg)
 		.request_timeout_ms = (int)config_int("REQUEST_TIMEOUT_MS"),
 		.cors_origins = config_str("CORS_ORIGINS"),
 	};
-	if (log_start() != 0)
-		return fail("cannot start the logger", msg);
+	if (log_start() != 0 || mail_start() != 0)
+		return fail("cannot start the logger or the outbox", msg);
 	int rc = server_start(&o, msg);
 	free(pem);
 	if (rc) {
+		mail_stop();
 		log_stop();
 		return fail("cannot start the server", msg);
 	}
@@ -253,13 +272,14 @@ static int serve(const char *data, struct buf *msg)
 		_exit(0);
 	}
 	server_stop();
+	mail_stop();
 	log_stop();
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct cli c = {getenv("APP_DATA") ? getenv("APP_DATA") : "./data", "serve", NULL};
+	struct cli c = {getenv("APP_DATA") ? getenv("APP_DATA") : "./data", "serve", NULL, NULL};
 	int rc = parse_flags(argc, argv, &c);
 	if (rc >= 0)
 		goto out;
@@ -318,7 +338,23 @@ int main(int argc, char **argv)
 		snprintf(n, sizeof n, "%d", applied);
 		log_info("schema migrated", "applied", n, NULL);
 	}
-	if (strcmp(c.command, "migrate") == 0) {
+	if (config_int("PASSWORD_ITERATIONS") < 600000)
+		log_warn("PASSWORD_ITERATIONS is below the default of 600000: for tests only", NULL);
+	if (auth_init() != 0) {
+		rc = fail("out of memory", &msg);
+		goto close;
+	}
+	if (strcmp(c.command, "admin") == 0) {
+		struct buf link = BUF_INIT(4096);
+		if (auth_admin_create(c.arg2, &link, &msg) == 0) {
+			printf("%s is an admin. Open this link once, within 24 hours, to set the password:\n%s\n",
+			       c.arg2, buf_str(&link));
+			rc = 0;
+		} else {
+			fprintf(stderr, "app: %s\n", buf_str(&msg));
+		}
+		buf_free(&link);
+	} else if (strcmp(c.command, "migrate") == 0) {
 		printf("database is at schema version %d (%d applied now)\n", nmig ? mig[nmig - 1].version : 0,
 		       applied);
 		rc = 0;
@@ -326,6 +362,7 @@ int main(int argc, char **argv)
 		rc = serve(c.data, &msg);
 	}
 close:
+	auth_shutdown();
 	db_pool_close();
 	metrics_free();
 	router_reset();

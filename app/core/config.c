@@ -35,6 +35,19 @@ static struct setting settings[] = {
 	{"DB_SYNCHRONOUS", K_ENUM, "full", 0, 0, "|full|normal|", NULL, NULL},
 	{"REQUEST_TIMEOUT_MS", K_INT, "30000", 100, 3600000, NULL, NULL, NULL},
 	{"SHUTDOWN_GRACE_MS", K_INT, "10000", 0, 600000, NULL, NULL, NULL},
+	{"PUBLIC_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"PASSWORD_ITERATIONS", K_INT, "600000", 1000, 10000000, NULL, NULL, NULL},
+	{"ACCESS_TTL", K_INT, "900", 1, 86400, NULL, NULL, NULL},
+	{"REFRESH_TTL", K_INT, "604800", 60, 31536000, NULL, NULL, NULL},
+	{"SMTP_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"SMTP_USER", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"SMTP_PASS", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"SMTP_FROM", K_STR, "app <noreply@localhost>", 0, 0, NULL, NULL, NULL},
+	{"SMS_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"SMS_ACCOUNT", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"SMS_TOKEN", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"SMS_FROM", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"MAIL_RETRY_MS", K_INT, "30000", 10, 3600000, NULL, NULL, NULL},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

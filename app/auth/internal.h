@@ -1,0 +1,32 @@
+/* auth/internal.h: what auth/'s files share; private to auth/. */
+#ifndef AUTH_INTERNAL_H
+#define AUTH_INTERNAL_H
+
+#include "http/ratelimit.h"
+#include "http/req.h"
+#include "users/users.h"
+
+/* The limiters of the doors that take secrets (see auth_init for their rates). */
+extern struct ratelimit *rl_login_ip, *rl_login_account, *rl_register_ip, *rl_otp_ip,
+	*rl_otp_phone, *rl_verify_ip, *rl_verify_phone, *rl_reset_ip, *rl_reset_account;
+
+/* 429 rate_limited with Retry-After when key (a string) is over its limiter's rate. */
+int auth_limit(struct req *r, struct ratelimit *rl, const char *key);
+/* Inside the caller's transaction: a new refresh token in family (NULL: a new family),
+ * then the response {user, access_token, refresh_token, token_type, expires_in}. */
+int auth_issue(struct req *r, int status, const struct user *u, const char *family);
+/* PBKDF2 with at most one hash per spare core at a time, so sign-ins cannot starve the
+ * rest of the server. 503 when the queue is too long. */
+int auth_hash(struct req *r, const char *password, struct buf *out);
+int auth_verify_password(struct req *r, const char *password, const char *stored, bool *ok, bool *rehash);
+/* Password policy: 8 to 1024 bytes, at least 8 characters. */
+int auth_check_password(struct req *r, const char *password, const char *field);
+/* A random URL-safe token (32 bytes) and its SHA-256, for mailed links and refresh tokens. */
+int auth_new_token(struct req *r, char **token, unsigned char hash[32]);
+/* Inside the caller's transaction: a mailed link of purpose for user, valid ttl_s. */
+int auth_mail_link(struct req *r, const struct user *u, const char *purpose, int64_t ttl_s,
+                   const char *subject, const char *intro);
+/* Revokes every refresh family of a user (password reset). */
+int auth_revoke_user(const char *user_id);
+
+#endif

@@ -1,0 +1,114 @@
+/* auth/routes.c: the auth domain's route table, and its boot: the rate limiters and the
+ * access check. */
+#include "auth/auth.h"
+#include "auth/internal.h"
+#include "http/server.h"
+
+int register_post(struct req *r);
+int login_post(struct req *r);
+int refresh_post(struct req *r);
+int logout_post(struct req *r);
+int verify_email_post(struct req *r);
+int forgot_post(struct req *r);
+int reset_post(struct req *r);
+int invite_post(struct req *r);
+int otp_request_post(struct req *r);
+int otp_verify_post(struct req *r);
+void auth_register_check(void);
+void kdf_init(void);
+void kdf_destroy(void);
+
+#define BODY_MAX 4096
+
+static const char tokens_schema[] =
+	"{\"type\":\"object\",\"required\":[\"user\",\"access_token\",\"refresh_token\",\"expires_in\"],"
+	"\"properties\":{\"user\":{\"type\":\"object\"},\"access_token\":{\"type\":\"string\"},"
+	"\"refresh_token\":{\"type\":\"string\"},\"token_type\":{\"const\":\"Bearer\"},\"expires_in\":{\"type\":\"integer\"}}}";
+static const char register_schema[] =
+	"{\"type\":\"object\",\"required\":[\"email\",\"password\",\"name\"],\"properties\":{"
+	"\"email\":{\"type\":\"string\",\"format\":\"email\"},\"password\":{\"type\":\"string\",\"minLength\":8},"
+	"\"name\":{\"type\":\"string\",\"maxLength\":100}}}";
+static const char login_schema[] =
+	"{\"type\":\"object\",\"required\":[\"email\",\"password\"],\"properties\":{\"email\":{\"type\":\"string\"},"
+	"\"password\":{\"type\":\"string\"}}}";
+static const char refresh_schema[] =
+	"{\"type\":\"object\",\"required\":[\"refresh_token\"],\"properties\":{\"refresh_token\":{\"type\":\"string\"}}}";
+static const char token_schema[] =
+	"{\"type\":\"object\",\"required\":[\"token\"],\"properties\":{\"token\":{\"type\":\"string\"}}}";
+static const char email_schema[] =
+	"{\"type\":\"object\",\"required\":[\"email\"],\"properties\":{\"email\":{\"type\":\"string\"}}}";
+static const char reset_schema[] =
+	"{\"type\":\"object\",\"required\":[\"token\",\"password\"],\"properties\":{\"token\":{\"type\":\"string\"},"
+	"\"password\":{\"type\":\"string\",\"minLength\":8}}}";
+static const char invite_schema[] =
+	"{\"type\":\"object\",\"required\":[\"email\",\"name\"],\"properties\":{\"email\":{\"type\":\"string\"},"
+	"\"name\":{\"type\":\"string\"}}}";
+static const char phone_schema[] =
+	"{\"type\":\"object\",\"required\":[\"phone\"],\"properties\":{\"phone\":{\"type\":\"string\",\"pattern\":\"^\\\\+[1-9][0-9]{7,14}$\"}}}";
+static const char otp_verify_schema[] =
+	"{\"type\":\"object\",\"required\":[\"phone\",\"code\"],\"properties\":{\"phone\":{\"type\":\"string\"},"
+	"\"code\":{\"type\":\"string\",\"pattern\":\"^[0-9]{6}$\"}}}";
+
+static const struct route routes[] = {
+	{"POST", "/api/v1/auth/register", register_post, ACCESS_PUBLIC, BODY_MAX,
+	 "Create an account; mails a link to confirm the address", register_schema, tokens_schema, 201, NULL},
+	{"POST", "/api/v1/auth/login", login_post, ACCESS_PUBLIC, BODY_MAX,
+	 "Sign in with email and password (rate limited per IP and per account)", login_schema, tokens_schema, 200, NULL},
+	{"POST", "/api/v1/auth/refresh", refresh_post, ACCESS_PUBLIC, BODY_MAX,
+	 "Trade a refresh token for a new pair (each works once; reuse signs the session out)",
+	 refresh_schema, tokens_schema, 200, NULL},
+	{"POST", "/api/v1/auth/logout", logout_post, ACCESS_PUBLIC, BODY_MAX, "End the session of a refresh token",
+	 refresh_schema, NULL, 204, NULL},
+	{"POST", "/api/v1/auth/verify-email", verify_email_post, ACCESS_PUBLIC, BODY_MAX,
+	 "Confirm an email address with the mailed token", token_schema, NULL, 204, NULL},
+	{"POST", "/api/v1/auth/password/forgot", forgot_post, ACCESS_PUBLIC, BODY_MAX,
+	 "Mail a reset link (always 202: the answer never tells whether the account exists)", email_schema, NULL, 202, NULL},
+	{"POST", "/api/v1/auth/password/reset", reset_post, ACCESS_PUBLIC, BODY_MAX,
+	 "Set a new password with a mailed token; ends every other session", reset_schema, NULL, 204, NULL},
+	{"POST", "/api/v1/auth/invite", invite_post, ACCESS_ADMIN, BODY_MAX,
+	 "Invite someone: mails a set-password link (never a password)", invite_schema, NULL, 201, NULL},
+	{"POST", "/api/v1/auth/otp/request", otp_request_post, ACCESS_PUBLIC, BODY_MAX,
+	 "Send a 6-digit sign-in code by SMS (5 minutes, 5 tries)", phone_schema, NULL, 202, NULL},
+	{"POST", "/api/v1/auth/otp/verify", otp_verify_post, ACCESS_PUBLIC, BODY_MAX,
+	 "Sign in with the code; the first sign-in creates the account", otp_verify_schema, tokens_schema, 200, NULL},
+};
+
+const struct route_table auth_routes = ROUTE_TABLE("auth", routes);
+
+struct ratelimit *rl_login_ip, *rl_login_account, *rl_register_ip, *rl_otp_ip, *rl_otp_phone,
+	*rl_verify_ip, *rl_verify_phone, *rl_reset_ip, *rl_reset_account;
+
+#define PER_MINUTE(n) ((n) / 60.0)
+#define PER_HOUR(n) ((n) / 3600.0)
+#define KEYS 10000
+
+int auth_init(void)
+{
+	/* burst first, then the steady rate */
+	rl_login_ip = ratelimit_new("login per IP", PER_MINUTE(30), 30, KEYS);
+	rl_login_account = ratelimit_new("login per account", PER_MINUTE(1), 10, KEYS);
+	rl_register_ip = ratelimit_new("register per IP", PER_HOUR(20), 20, KEYS);
+	rl_otp_ip = ratelimit_new("otp request per IP", PER_HOUR(20), 10, KEYS);
+	rl_otp_phone = ratelimit_new("otp request per phone", PER_HOUR(5), 3, KEYS);
+	rl_verify_ip = ratelimit_new("otp verify per IP", PER_MINUTE(30), 30, KEYS);
+	rl_verify_phone = ratelimit_new("otp verify per phone", PER_MINUTE(2), 10, KEYS);
+	rl_reset_ip = ratelimit_new("password reset per IP", PER_HOUR(20), 10, KEYS);
+	rl_reset_account = ratelimit_new("password reset per account", PER_HOUR(3), 3, KEYS);
+	if (!rl_login_ip || !rl_login_account || !rl_register_ip || !rl_otp_ip || !rl_otp_phone ||
+	    !rl_verify_ip || !rl_verify_phone || !rl_reset_ip || !rl_reset_account)
+		return ERR_NOMEM;
+	kdf_init();
+	auth_register_check();
+	return 0;
+}
+
+void auth_shutdown(void)
+{
+	struct ratelimit **all[] = {&rl_login_ip, &rl_login_account, &rl_register_ip, &rl_otp_ip, &rl_otp_phone,
+	                            &rl_verify_ip, &rl_verify_phone, &rl_reset_ip, &rl_reset_account};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		ratelimit_free(*all[i]);
+		*all[i] = NULL;
+	}
+	kdf_destroy();
+}

@@ -1,0 +1,272 @@
+/* auth/tokens.c: access tokens (JWT HS256), refresh-token rotation with reuse detection,
+ * logout, and the access check every protected route goes through. Must never accept a
+ * token it did not sign, nor keep serving a disabled account. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "auth/internal.h"
+#include "auth/jwt.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/datadir.h"
+#include "core/rand.h"
+#include "core/time.h"
+#include "http/server.h"
+#include "store/db.h"
+
+static const char sql_insert[] =
+	"INSERT INTO refresh_tokens(token_hash, family_id, user_id, created_at, expires_at)"
+	" VALUES(?1, ?2, ?3, ?4, ?5)";
+static const char sql_find[] =
+	"SELECT family_id, user_id, expires_at, rotated_at, revoked_at FROM refresh_tokens"
+	" WHERE token_hash = ?1";
+static const char sql_rotate[] = "UPDATE refresh_tokens SET rotated_at = ?2 WHERE token_hash = ?1";
+static const char sql_revoke_family[] =
+	"UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE family_id = ?1";
+static const char sql_revoke_user[] =
+	"UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE user_id = ?1";
+
+int auth_new_token(struct req *r, char **token, unsigned char hash[32])
+{
+	struct buf b = BUF_INIT(128);
+	if (crypto_token(&b, 32) != 0) {
+		buf_free(&b);
+		return http_error(r, 500, "internal", "no randomness", NULL);
+	}
+	crypto_sha256(b.ptr, b.len, hash);
+	*token = arena_strndup(&r->arena, b.ptr, b.len);
+	memset(b.ptr, 0, b.len);
+	buf_free(&b);
+	return *token ? 0 : ERR_NOMEM;
+}
+
+int auth_issue(struct req *r, int status, const struct user *u, const char *family)
+{
+	char fam[UUID_STR_LEN], now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
+	if (!family) {
+		if (uuid7(fam))
+			return ERR_CRYPTO;
+		family = fam;
+	}
+	char *refresh;
+	unsigned char hash[32];
+	int rc = auth_new_token(r, &refresh, hash);
+	if (rc)
+		return rc;
+	int64_t now_us = time_now_us();
+	time_rfc3339(now_us, now);
+	time_rfc3339(now_us + config_int("REFRESH_TTL") * 1000000, exp);
+	sqlite3_stmt *st = db_prep(sql_insert);
+	if (!st)
+		return ERR_DB;
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, family, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, exp, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("refresh insert");
+	db_done(st);
+	if (rc)
+		return rc;
+
+	struct jwt_claims c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.sub, sizeof c.sub, "%s", u->id);
+	snprintf(c.role, sizeof c.role, "%s", u->role);
+	if (uuid7(c.jti))
+		return ERR_CRYPTO;
+	c.iat = now_us / 1000000;
+	c.exp = c.iat + config_int("ACCESS_TTL");
+	size_t klen;
+	const unsigned char *key = datadir_key(&klen);
+	struct buf jwt = BUF_INIT(4096);
+	if (!key || jwt_sign(&c, key, klen, &jwt) != 0) {
+		buf_free(&jwt);
+		return http_error(r, 500, "internal", "the access token could not be signed", NULL);
+	}
+	struct jw w;
+	res_json(r, status, &w);
+	jw_obj(&w);
+	jw_key(&w, "user");
+	users_json(&w, u, true);
+	jw_kstr(&w, "access_token", buf_str(&jwt));
+	jw_kstr(&w, "refresh_token", refresh);
+	jw_kstr(&w, "token_type", "Bearer");
+	jw_kint(&w, "expires_in", config_int("ACCESS_TTL"));
+	jw_obj_end(&w);
+	buf_free(&jwt);
+	return res_end(r, &w);
+}
+
+int auth_revoke_user(const char *user_id)
+{
+	char now[TIME_RFC3339_LEN];
+	time_rfc3339(time_now_us(), now);
+	sqlite3_stmt *st = db_prep(sql_revoke_user);
+	if (!st)
+		return ERR_DB;
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("revoke user");
+	db_done(st);
+	return rc;
+}
+
+static int revoke_family(const char *family, const char *now)
+{
+	sqlite3_stmt *st = db_prep(sql_revoke_family);
+	if (!st)
+		return ERR_DB;
+	sqlite3_bind_text(st, 1, family, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("revoke family");
+	db_done(st);
+	return rc;
+}
+
+static int bad_refresh(struct req *r)
+{
+	return http_error(r, 401, "unauthorized", "the refresh token is not valid", "refresh_token");
+}
+
+/* The refresh token in the body, hashed. */
+static int body_token(struct req *r, unsigned char hash[32])
+{
+	struct json *body;
+	const char *token;
+	int rc = req_object(r, &body);
+	if (rc || (rc = req_str(r, body, "refresh_token", true, 256, &token)))
+		return rc;
+	crypto_sha256(token, strlen(token), hash);
+	return 0;
+}
+
+struct refresh_row {
+	char family[UUID_STR_LEN], user[UUID_STR_LEN];
+	bool expired, rotated, revoked;
+};
+
+static int find(const unsigned char hash[32], const char *now, struct refresh_row *row)
+{
+	sqlite3_stmt *st = db_prep(sql_find);
+	if (!st)
+		return ERR_DB;
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	int step = sqlite3_step(st), rc = 0;
+	if (step == SQLITE_ROW) {
+		snprintf(row->family, sizeof row->family, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(row->user, sizeof row->user, "%s", (const char *)sqlite3_column_text(st, 1));
+		row->expired = strcmp((const char *)sqlite3_column_text(st, 2), now) <= 0;
+		row->rotated = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		row->revoked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	} else {
+		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail("refresh lookup");
+	}
+	db_done(st);
+	return rc;
+}
+
+int refresh_post(struct req *r)
+{
+	unsigned char hash[32];
+	int rc = body_token(r, hash);
+	if (rc)
+		return rc;
+	char now[TIME_RFC3339_LEN];
+	time_rfc3339(time_now_us(), now);
+	struct refresh_row row;
+	if ((rc = db_begin()))
+		return rc;
+	rc = find(hash, now, &row);
+	if (rc == ERR_NOTFOUND || (!rc && (row.revoked || row.expired))) {
+		db_rollback();
+		return bad_refresh(r);
+	}
+	if (!rc && row.rotated) {
+		/* a used token came back: someone holds a copy. End the whole sign-in. */
+		rc = revoke_family(row.family, now);
+		if (!rc && (rc = db_commit()) == 0)
+			return http_error(r, 401, "unauthorized",
+			                  "this refresh token was already used; the session is signed out",
+			                  "refresh_token");
+	}
+	struct user u;
+	if (!rc) {
+		rc = users_by_id(&r->arena, row.user, &u);
+		if (rc == ERR_NOTFOUND || (!rc && u.disabled)) {
+			db_rollback();
+			return bad_refresh(r);
+		}
+	}
+	if (!rc) {
+		sqlite3_stmt *st = db_prep(sql_rotate);
+		rc = st ? 0 : ERR_DB;
+		if (st) {
+			sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("refresh rotate");
+			db_done(st);
+		}
+	}
+	if (!rc)
+		rc = auth_issue(r, 200, &u, row.family);
+	if (!rc && (rc = db_commit()) == 0)
+		return 0;
+	db_rollback();
+	return rc;
+}
+
+int logout_post(struct req *r)
+{
+	unsigned char hash[32];
+	int rc = body_token(r, hash);
+	if (rc)
+		return rc;
+	char now[TIME_RFC3339_LEN];
+	time_rfc3339(time_now_us(), now);
+	struct refresh_row row;
+	rc = find(hash, now, &row);
+	if (rc == 0)
+		rc = revoke_family(row.family, now);
+	if (rc && rc != ERR_NOTFOUND)
+		return rc;
+	r->status = 204; /* also for an unknown token: logging out twice is not an error */
+	return 0;
+}
+
+/* server_authenticate: Bearer JWT, then the account's current role and state. */
+static int authenticate(struct req *r, enum route_access need)
+{
+	const char *h = req_header(r, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7])
+		return http_error(r, 401, "unauthorized", "sign in first: Authorization: Bearer <token>", NULL);
+	const char *token = h + 7;
+	size_t klen;
+	const unsigned char *key = datadir_key(&klen);
+	struct jwt_claims c;
+	int rc = key ? jwt_verify(token, strlen(token), key, klen, time(NULL), &c) : ERR_CRYPTO;
+	if (rc == JWT_EXPIRED)
+		return http_error(r, 401, "unauthorized", "the access token has expired; refresh it", NULL);
+	if (rc)
+		return http_error(r, 401, "unauthorized", "the access token is not valid", NULL);
+	char role[8];
+	bool disabled;
+	rc = users_access(c.sub, role, &disabled);
+	if (rc == ERR_NOTFOUND || (!rc && disabled))
+		return http_error(r, 401, "unauthorized", "this account is disabled or gone", NULL);
+	if (rc)
+		return http_error(r, 503, "unavailable", "the account could not be checked", NULL);
+	bool admin = strcmp(role, "admin") == 0;
+	if ((need == ACCESS_ADMIN && !admin) || (need == ACCESS_AGENT && !admin && strcmp(role, "agent") != 0))
+		return http_error(r, 403, "forbidden", "your role does not allow this", NULL);
+	r->user_id = arena_strdup(&r->arena, c.sub);
+	r->user_role = arena_strdup(&r->arena, role);
+	return r->user_id && r->user_role ? 0 : ERR_NOMEM;
+}
+
+void auth_register_check(void)
+{
+	server_authenticate = authenticate;
+}
