@@ -62,6 +62,9 @@ int system_boot(struct buf *msg)
 	}
 	memcpy(instance_id, stored, n + 1);
 	db_done(st);
+	/* the boot just read and wrote the database: that is the first probe */
+	atomic_store(&db_ok, true);
+	atomic_store(&probed_at, time_mono_us());
 	return 0;
 fail:
 	db_rollback();
