@@ -1,11 +1,13 @@
 /* core/log.c: formats a whole line in memory, so lines from many threads never interleave.
  * Access lines are batched by a logger thread (one write(2) per batch, not per request);
- * every other line flushes the batch and is written at once, so order is kept. Must never
- * grow without bound: a full batch is written by the thread that filled it. */
+ * every other line flushes the batch and is written at once, so order is kept. A request
+ * thread never waits on the log's file descriptor: when the batch is full (the reader of
+ * stderr is stuck or slow) access lines are dropped and counted, not queued without bound. */
 #include "core/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,7 +19,7 @@
 
 #define LINE_MAX_BYTES 8192
 
-#define BATCH_BYTES (256 * 1024)
+#define BATCH_BYTES (1024 * 1024)
 #define BATCH_MS 20
 
 static bool as_json;
@@ -28,6 +30,7 @@ static char *batch, *spare;
 static size_t batch_len;
 static bool running, stopping;
 static pthread_t writer;
+static unsigned long long dropped; /* access lines lost to a full batch, not yet reported */
 static enum log_level min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const level_upper[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -113,8 +116,9 @@ static void *writer_main(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&wake, &lock, &until);
-		if (!batch_len)
+		if (batch_len < BATCH_BYTES / 2)
+			pthread_cond_timedwait(&wake, &lock, &until);
+		if (!batch_len || !spare)
 			continue;
 		/* swap, then write without the lock so request threads keep appending */
 		char *full = batch;
@@ -126,6 +130,17 @@ static void *writer_main(void *arg)
 		write_all(full, n);
 		pthread_mutex_lock(&lock);
 		spare = full;
+		if (dropped) {
+			char note[128];
+			int len = snprintf(note, sizeof note,
+			                   as_json ? "{\"level\":\"warn\",\"msg\":\"access log lines dropped\",\"count\":%llu}\n"
+			                           : "WARN access log lines dropped count=%llu\n",
+			                   dropped);
+			dropped = 0;
+			pthread_mutex_unlock(&lock);
+			write_all(note, (size_t)len);
+			pthread_mutex_lock(&lock);
+		}
 	}
 	flush_locked();
 	pthread_mutex_unlock(&lock);
@@ -167,11 +182,13 @@ static void emit(const char *p, size_t n, bool batched)
 	if (!running || !batched || !batch || n > BATCH_BYTES) {
 		flush_locked();
 		write_all(p, n);
+	} else if (batch_len + n > BATCH_BYTES) {
+		dropped++;
 	} else {
-		if (batch_len + n > BATCH_BYTES)
-			flush_locked();
 		memcpy(batch + batch_len, p, n);
 		batch_len += n;
+		if (batch_len >= BATCH_BYTES / 2)
+			pthread_cond_signal(&wake);
 	}
 	pthread_mutex_unlock(&lock);
 }
