@@ -37,6 +37,8 @@ struct req {
 	/* the caller, once server_authenticate accepted a token (NULL otherwise) */
 	const char *user_id;
 	const char *user_role; /* "user", "agent" or "admin" */
+	const void *user;      /* the caller's record as the accounts domain loaded it (its type is
+	                        * that domain's), so a handler need not read it again */
 	int64_t start_us;
 
 	/* the response being built */

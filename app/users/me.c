@@ -36,7 +36,11 @@ static int respond_user(struct req *r, int status, const char *id, bool full)
 
 int me_get(struct req *r)
 {
-	return respond_user(r, 200, r->user_id, true);
+	/* the access check already loaded this row */
+	struct jw w;
+	res_json(r, 200, &w);
+	users_json(&w, r->user, true);
+	return res_end(r, &w);
 }
 
 int user_get(struct req *r)

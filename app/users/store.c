@@ -21,7 +21,6 @@ static const char sql_set_password[] =
 	"UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1";
 static const char sql_verified[] =
 	"UPDATE users SET email_verified_at = coalesce(email_verified_at, ?2), updated_at = ?2 WHERE id = ?1";
-static const char sql_access[] = "SELECT role, disabled FROM users WHERE id = ?1";
 
 static const char *col(struct arena *a, sqlite3_stmt *st, int i)
 {
@@ -130,23 +129,6 @@ int users_mark_email_verified(const char *id)
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
 	return update2(sql_verified, id, now, NULL);
-}
-
-int users_access(const char *id, char role[8], bool *disabled)
-{
-	sqlite3_stmt *st = db_prep(sql_access);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st), rc = 0;
-	if (step == SQLITE_ROW) {
-		snprintf(role, 8, "%s", (const char *)sqlite3_column_text(st, 0));
-		*disabled = sqlite3_column_int(st, 1) != 0;
-	} else {
-		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail("user access");
-	}
-	db_done(st);
-	return rc;
 }
 
 void users_json(struct jw *w, const struct user *u, bool full)

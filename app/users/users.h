@@ -29,8 +29,6 @@ WUR int users_create(const char *email, const char *phone, const char *password_
                      const char *name, const char *role, char id[UUID_STR_LEN]);
 WUR int users_set_password(const char *id, const char *password_hash);
 WUR int users_mark_email_verified(const char *id);
-/* What the access check needs, in one cached lookup. ERR_NOTFOUND for a deleted user. */
-WUR int users_access(const char *id, char role[8], bool *disabled);
 /* The JSON of a user: full (own profile, admins) or the public card. */
 void users_json(struct jw *w, const struct user *u, bool full);
 /* A plausible email address (the mail server has the last word). */
