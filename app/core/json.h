@@ -60,6 +60,7 @@ struct jw {
 	int err;
 	int depth;
 	bool need_comma[JSON_WRITER_DEPTH + 1];
+	bool is_obj[JSON_WRITER_DEPTH + 1]; /* the container open at each depth is an object */
 	bool after_key;
 };
 
