@@ -199,6 +199,20 @@ test('forgot/reset: the mailed link sets a new password and ends other sessions'
   assert.equal((await post('/auth/login', { email: u.email, password: 'brand new secret' })).status, 200);
 });
 
+test('hostile bodies: invalid UTF-8, very long emails, wrong types, nested junk', async () => {
+  const utf8 = Buffer.concat([Buffer.from('{"email":"a@b.test","password":"'), Buffer.from([0xff, 0xfe]), Buffer.from('long enough","name":"x"}')]);
+  assertError(assert, await request(api('/auth/register'), { method: 'POST', body: utf8 }), 400, 'invalid_json');
+  const long = await post('/auth/login', { email: `${'a'.repeat(300)}@x.test`, password: 'x' });
+  assertError(assert, long, 400, 'invalid_input');
+  assert.equal(long.json.error.field, 'email');
+  assertError(assert, await post('/auth/login', { email: `${'a'.repeat(5000)}@x.test`, password: 'x' }), 413, 'payload_too_large');
+  assertError(assert, await post('/auth/login', { email: ['a@b.test'], password: 'x' }), 400, 'invalid_input');
+  assertError(assert, await post('/auth/login', [1, 2]), 400, 'invalid_input');
+  assertError(assert, await post('/auth/login', { email: "' OR '1'='1", password: "' OR '1'='1" }), 401, 'unauthorized');
+  assertError(assert, await post('/auth/refresh', { refresh_token: "x'; DROP TABLE users; --" }), 401, 'unauthorized');
+  assert.equal((await request(`${app.url}/health`)).status, 200);
+});
+
 test('login is rate limited per account with Retry-After', async () => {
   const u = await register('Limit');
   let last;
@@ -314,6 +328,14 @@ test('phone sign-in: the code goes out in Twilio format; first use creates the a
     for (let i = 0; i < 5; i++) await call('/auth/otp/verify', { phone: '+5491155550002', code: '999999' === /(\d{6})/.exec(third.body)[1] ? '888888' : '999999' });
     assertError(assert, await call('/auth/otp/verify', { phone: '+5491155550002', code: /(\d{6})/.exec(third.body)[1] }), 401, 'unauthorized');
     assertError(assert, await call('/auth/otp/request', { phone: '12345' }), 400, 'invalid_input');
+    // per phone: a few codes, then 429 with Retry-After
+    let limited;
+    for (let i = 0; i < 5; i++) {
+      limited = await call('/auth/otp/request', { phone: '+5491155550003' });
+      if (limited.status === 429) break;
+    }
+    assertError(assert, limited, 429, 'rate_limited');
+    assert.ok(Number(limited.headers.get('retry-after')) > 60);
     assert.deepEqual(sms.rejected, []);
   } finally {
     await a4.stop();
