@@ -63,31 +63,7 @@ int admin_users_list(struct req *r)
 	if (cursor)
 		sqlite3_bind_text(st, 3, cursor, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, limit + 1);
-	/* collect ids first: the statement must be done before the per-user lookups reuse it */
-	const char **ids = arena_alloc(&r->arena, sizeof *ids * (size_t)(limit + 1));
-	int n = 0, step;
-	while (ids && (step = sqlite3_step(st)) == SQLITE_ROW)
-		ids[n++] = arena_strdup(&r->arena, (const char *)sqlite3_column_text(st, 0));
-	db_done(st);
-	if (!ids)
-		return ERR_NOMEM;
-	struct jw w;
-	res_json(r, 200, &w);
-	jw_obj(&w);
-	jw_key(&w, "items");
-	jw_arr(&w);
-	for (int i = 0; i < n && i < limit; i++) {
-		struct user u;
-		if (users_by_id(&r->arena, ids[i], &u) == 0)
-			users_json(&w, &u, true);
-	}
-	jw_arr_end(&w);
-	if (n > limit)
-		jw_kstr(&w, "next_cursor", ids[limit - 1]);
-	else
-		jw_knull(&w, "next_cursor");
-	jw_obj_end(&w);
-	return res_end(r, &w);
+	return users_page(r, st, limit, true);
 }
 
 int admin_user_patch(struct req *r)

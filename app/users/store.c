@@ -5,6 +5,7 @@
 
 #include "core/time.h"
 #include "store/db.h"
+#include "users/handlers.h"
 #include "users/users.h"
 
 #define USER_COLUMNS                                                                                 \
@@ -188,4 +189,33 @@ bool users_phone_ok(const char *p)
 		if (p[i] < '0' || p[i] > '9')
 			return false;
 	return true;
+}
+
+int users_page(struct req *r, sqlite3_stmt *st, int limit, bool full)
+{
+	/* ids first: the statement must be done before the lookups below use the connection */
+	const char **ids = arena_alloc(&r->arena, sizeof *ids * (size_t)(limit + 1));
+	int n = 0;
+	while (ids && n <= limit && sqlite3_step(st) == SQLITE_ROW)
+		ids[n++] = arena_strdup(&r->arena, (const char *)sqlite3_column_text(st, 0));
+	db_done(st);
+	if (!ids)
+		return ERR_NOMEM;
+	struct jw w;
+	res_json(r, 200, &w);
+	jw_obj(&w);
+	jw_key(&w, "items");
+	jw_arr(&w);
+	for (int i = 0; i < n && i < limit; i++) {
+		struct user u;
+		if (ids[i] && users_by_id(&r->arena, ids[i], &u) == 0 && (full || !u.disabled))
+			users_json(&w, &u, full);
+	}
+	jw_arr_end(&w);
+	if (n > limit)
+		jw_kstr(&w, "next_cursor", ids[limit - 1]);
+	else
+		jw_knull(&w, "next_cursor");
+	jw_obj_end(&w);
+	return res_end(r, &w);
 }
