@@ -21,6 +21,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "mail/mail.h"
+#include "media/media.h"
 #include "store/db.h"
 #include "system/system.h"
 #include "users/users.h"
@@ -54,6 +55,7 @@ static const struct route_table *const tables[] = {
 	&auth_routes,
 	&users_routes,
 	&mail_routes,
+	&media_routes,
 };
 
 struct cli {
@@ -235,7 +237,7 @@ static int serve(const char *data, struct buf *msg)
 	if (metrics_init() || system_metrics() ||
 	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth))
 		return fail("out of memory", msg);
-	if (system_boot(msg) || mail_recover())
+	if (system_boot(msg) || mail_recover() || media_init(data, msg))
 		return fail("cannot start", msg);
 
 	char *pem = NULL;
@@ -273,6 +275,7 @@ static int serve(const char *data, struct buf *msg)
 	}
 	server_stop();
 	mail_stop();
+	media_shutdown();
 	log_stop();
 	return 0;
 }

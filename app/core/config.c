@@ -48,6 +48,7 @@ static struct setting settings[] = {
 	{"SMS_TOKEN", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"SMS_FROM", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"MAIL_RETRY_MS", K_INT, "30000", 10, 3600000, NULL, NULL, NULL},
+	{"MEDIA_MAX_BYTES", K_INT, "26214400", 1, 1LL << 40, NULL, NULL, NULL},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -22,6 +22,23 @@ void crypto_sha256(const void *data, size_t n, unsigned char out[CRYPTO_SHA256_L
 	(void)mbedtls_sha256_ret(data, n, out, 0);
 }
 
+void crypto_sha256_begin(struct crypto_sha256 *h)
+{
+	mbedtls_sha256_init(&h->ctx);
+	(void)mbedtls_sha256_starts_ret(&h->ctx, 0);
+}
+
+void crypto_sha256_add(struct crypto_sha256 *h, const void *data, size_t n)
+{
+	(void)mbedtls_sha256_update_ret(&h->ctx, data, n);
+}
+
+void crypto_sha256_end(struct crypto_sha256 *h, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	(void)mbedtls_sha256_finish_ret(&h->ctx, out);
+	mbedtls_sha256_free(&h->ctx);
+}
+
 int crypto_hmac_sha256(const void *key, size_t klen, const void *data, size_t n,
                        unsigned char out[CRYPTO_SHA256_LEN])
 {

@@ -4,6 +4,7 @@
 #ifndef CORE_CRYPTO_H
 #define CORE_CRYPTO_H
 
+#include <mbedtls/sha256.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -13,6 +14,13 @@
 
 /* The software SHA-256 of mbedTLS cannot fail, hence no return value. */
 void crypto_sha256(const void *data, size_t n, unsigned char out[CRYPTO_SHA256_LEN]);
+/* The same, fed piece by piece (uploads): begin, add any number of times, end. */
+struct crypto_sha256 {
+	mbedtls_sha256_context ctx;
+};
+void crypto_sha256_begin(struct crypto_sha256 *h);
+void crypto_sha256_add(struct crypto_sha256 *h, const void *data, size_t n);
+void crypto_sha256_end(struct crypto_sha256 *h, unsigned char out[CRYPTO_SHA256_LEN]);
 /* 0, or ERR_CRYPTO. Any key length is accepted (HMAC hashes long keys itself). */
 WUR int crypto_hmac_sha256(const void *key, size_t klen, const void *data, size_t n,
                            unsigned char out[CRYPTO_SHA256_LEN]);

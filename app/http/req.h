@@ -85,6 +85,17 @@ int res_body(struct req *r, int status, const char *content_type, const void *da
 /* Adds a response header; name and value must not contain CR or LF. */
 void res_header(struct req *r, const char *name, const char *value);
 
+/* For routes with body_max 0 that stream their body themselves (uploads): up to n bytes,
+ * 0 at the end, negative on error; and the declared length (-1 when chunked). */
+int req_read(struct req *r, void *buf, size_t n);
+long long req_content_length(const struct req *r);
+/* Answers with length bytes of the file at path from offset, streamed (never held in
+ * memory; a whole file goes by sendfile); status and r->headers as usual. ERR_NOTFOUND,
+ * with nothing sent, when the file cannot be opened. After the head is sent errors can only
+ * cut the body short. */
+int res_file(struct req *r, int status, const char *content_type, const char *path,
+             long long offset, long long length);
+
 /* Records an error response {"error":{"code","message","field"}} and returns a negative
  * value for the handler to return. field may be NULL. */
 int http_error(struct req *r, int status, const char *code, const char *message,

@@ -11,6 +11,7 @@ struct req;
 /* Who may call a route. The router checks it before the handler runs. */
 enum route_access {
 	ACCESS_PUBLIC,   /* anyone */
+	ACCESS_OPTIONAL, /* anyone; a token, when sent, must be valid and names the caller */
 	ACCESS_LOOPBACK, /* only from 127.0.0.0/8 or ::1 (or an admin, once accounts exist) */
 	ACCESS_USER,     /* a valid access token */
 	ACCESS_AGENT,    /* role agent or admin */
@@ -22,7 +23,8 @@ struct route {
 	const char *pattern; /* "/api/v1/things/{id}": literal segments and {params} */
 	int (*handler)(struct req *r);
 	enum route_access access;
-	size_t body_max;     /* largest request body accepted; 0: the route takes no body */
+	size_t body_max;     /* largest request body accepted; 0: the route takes no body;
+	                      * BODY_STREAM: the handler reads the body itself (req_read) */
 	const char *summary; /* one line for the OpenAPI document */
 	/* OpenAPI fragments (JSON text) or NULL: the request body schema and the schema of
 	 * the success response; status is the success status (0 means 200). */
@@ -31,6 +33,8 @@ struct route {
 	int status;
 	const char *produces; /* success content type; NULL means application/json */
 };
+
+#define BODY_STREAM ((size_t)-1)
 
 struct route_table {
 	const char *domain; /* also the OpenAPI tag */

@@ -5,10 +5,12 @@
 
 #include <arpa/inet.h>
 #include <civetweb.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -55,6 +57,7 @@ static const char *reason(int status)
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
 	}
 	return "Status";
 }
@@ -244,6 +247,12 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 			           NULL);
 		if (r->error_code)
 			goto out;
+	} else if (r->route->access == ACCESS_OPTIONAL && req_header(r, "Authorization")) {
+		if (!server_authenticate || server_authenticate(r, ACCESS_USER) < 0) {
+			if (!r->error_code)
+				http_error(r, 401, "unauthorized", "the access token is not valid", NULL);
+			goto out;
+		}
 	} else if (r->route->access >= ACCESS_USER) {
 		if (!server_authenticate) {
 			http_error(r, 401, "unauthorized", "sign in first", NULL);
@@ -252,7 +261,7 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 		if (server_authenticate(r, r->route->access) < 0)
 			goto out;
 	}
-	if (r->route->body_max && read_body(r, ri) < 0)
+	if (r->route->body_max && r->route->body_max != BODY_STREAM && read_body(r, ri) < 0)
 		goto out;
 	int rc = r->route->handler(r);
 	if (rc < 0 && !r->error_code)
@@ -261,6 +270,33 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 		http_error(r, 500, "internal", "the handler gave no response", NULL);
 out:
 	buf_free(&allow);
+}
+
+/* The status line and headers of r's response, for a body of length bytes. */
+static int head_into(struct req *r, struct buf *h, unsigned long long length)
+{
+	bool no_body = r->status == 204 || r->status == 304;
+	char code[4] = {(char)('0' + r->status / 100 % 10), (char)('0' + r->status / 10 % 10),
+	                (char)('0' + r->status % 10), '\0'};
+	int rc = buf_adds(h, "HTTP/1.1 ");
+	rc = rc ? rc : buf_adds(h, code);
+	rc = rc ? rc : buf_addc(h, ' ');
+	rc = rc ? rc : buf_adds(h, reason(r->status));
+	rc = rc ? rc : buf_adds(h, "\r\nX-Request-Id: ");
+	rc = rc ? rc : buf_adds(h, r->request_id);
+	rc = rc ? rc : buf_adds(h, "\r\n");
+	if (!rc && !no_body)
+		rc = buf_printf(h, "Content-Type: %s\r\nContent-Length: %llu\r\n",
+		                r->content_type ? r->content_type : "application/octet-stream", length);
+	if (!rc && !strstr(buf_str(&r->headers), "Cache-Control:"))
+		rc = buf_adds(h, "Cache-Control: no-store\r\n");
+	if (!rc)
+		rc = buf_adds(h, "X-Content-Type-Options: nosniff\r\n");
+	if (!rc && atomic_load(&draining))
+		rc = buf_adds(h, "Connection: close\r\n");
+	if (!rc)
+		rc = buf_add(h, r->headers.ptr ? r->headers.ptr : "", r->headers.len);
+	return rc ? rc : buf_adds(h, "\r\n");
 }
 
 static void send_response(struct req *r)
@@ -276,28 +312,7 @@ static void send_response(struct req *r)
 	bool no_body = r->status == 204 || r->status == 304;
 	struct buf h = BUF_INIT(OUT_MAX + 65536);
 	int rc = buf_reserve(&h, 512 + r->headers.len + (head || no_body ? 0 : r->out.len));
-	char code[4] = {(char)('0' + r->status / 100 % 10), (char)('0' + r->status / 10 % 10),
-	                (char)('0' + r->status % 10), '\0'};
-	rc = rc ? rc : buf_adds(&h, "HTTP/1.1 ");
-	rc = rc ? rc : buf_adds(&h, code);
-	rc = rc ? rc : buf_addc(&h, ' ');
-	rc = rc ? rc : buf_adds(&h, reason(r->status));
-	rc = rc ? rc : buf_adds(&h, "\r\nX-Request-Id: ");
-	rc = rc ? rc : buf_adds(&h, r->request_id);
-	rc = rc ? rc : buf_adds(&h, "\r\n");
-	if (!rc && !no_body)
-		rc = buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-		                r->content_type ? r->content_type : "application/octet-stream", r->out.len);
-	if (!rc && !strstr(buf_str(&r->headers), "Cache-Control:"))
-		rc = buf_adds(&h, "Cache-Control: no-store\r\n");
-	if (!rc)
-		rc = buf_adds(&h, "X-Content-Type-Options: nosniff\r\n");
-	if (!rc && atomic_load(&draining))
-		rc = buf_adds(&h, "Connection: close\r\n");
-	if (!rc)
-		rc = buf_add(&h, r->headers.ptr ? r->headers.ptr : "", r->headers.len);
-	if (!rc)
-		rc = buf_adds(&h, "\r\n");
+	rc = rc ? rc : head_into(r, &h, r->out.len);
 	/* one write: header and body in the same segment */
 	if (!rc && !head && !no_body)
 		rc = buf_add(&h, r->out.ptr ? r->out.ptr : "", r->out.len);
@@ -311,6 +326,61 @@ static void send_response(struct req *r)
 	if (!rc && mg_write(r->conn, h.ptr, h.len) > 0)
 		r->bytes_sent = h.len;
 	buf_free(&h);
+}
+
+int res_file(struct req *r, int status, const char *content_type, const char *path,
+             long long offset, long long length)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return ERR_NOTFOUND;
+	}
+	r->status = status;
+	r->content_type = content_type;
+	struct buf h = BUF_INIT(65536 + 1024);
+	if (head_into(r, &h, (unsigned long long)length)) {
+		buf_free(&h);
+		close(fd);
+		return http_error(r, 500, "internal", "the response could not be built", NULL);
+	}
+	/* from here on the response is ours: no error body can follow a sent head */
+	r->written = true;
+	bool body = strcmp(r->method, "HEAD") != 0 && status != 304 && length > 0;
+	if (mg_write(r->conn, h.ptr, h.len) > 0) {
+		r->bytes_sent = h.len;
+		if (body && offset == 0 && length == (long long)st.st_size) {
+			/* the whole file: civetweb hands it to sendfile(2) on plain HTTP */
+			body = false;
+			if (mg_send_file_body(r->conn, path) >= 0)
+				r->bytes_sent += (size_t)length;
+		}
+		char chunk[64 * 1024];
+		while (body && length > 0) {
+			size_t want = length < (long long)sizeof chunk ? (size_t)length : sizeof chunk;
+			ssize_t got = pread(fd, chunk, want, offset);
+			if (got <= 0 || mg_write(r->conn, chunk, (size_t)got) <= 0)
+				break; /* the peer left, or the file shrank: the length we promised is short */
+			offset += got;
+			length -= got;
+			r->bytes_sent += (size_t)got;
+		}
+	}
+	buf_free(&h);
+	close(fd);
+	return 0;
+}
+
+int req_read(struct req *r, void *buf, size_t n)
+{
+	return mg_read(r->conn, buf, n);
+}
+
+long long req_content_length(const struct req *r)
+{
+	return mg_get_request_info(r->conn)->content_length;
 }
 
 static int on_begin_request(struct mg_connection *conn)

@@ -95,10 +95,11 @@ static void operation(struct jw *w, const struct route *rt, const char *domain)
 		jw_key(w, "requestBody");
 		jw_obj(w);
 		jw_kbool(w, "required", true);
-		jw_kstr(w, "description", "JSON body");
+		bool form = rt->body_max == BODY_STREAM;
+		jw_kstr(w, "description", form ? "multipart/form-data, streamed" : "JSON body");
 		jw_key(w, "content");
 		jw_obj(w);
-		jw_key(w, "application/json");
+		jw_key(w, form ? "multipart/form-data" : "application/json");
 		jw_obj(w);
 		jw_key(w, "schema");
 		if (rt->request_schema)
@@ -109,9 +110,12 @@ static void operation(struct jw *w, const struct route *rt, const char *domain)
 		jw_obj_end(w);
 		jw_obj_end(w);
 	}
-	if (rt->access >= ACCESS_USER) {
+	if (rt->access >= ACCESS_USER || rt->access == ACCESS_OPTIONAL) {
 		jw_key(w, "security");
-		JW_LIT(w, "[{\"bearer\":[]}]");
+		if (rt->access == ACCESS_OPTIONAL)
+			JW_LIT(w, "[{},{\"bearer\":[]}]");
+		else
+			JW_LIT(w, "[{\"bearer\":[]}]");
 	}
 	jw_key(w, "responses");
 	jw_obj(w);
@@ -141,7 +145,7 @@ static void operation(struct jw *w, const struct route *rt, const char *domain)
 		error_response(w, "400", "Invalid JSON or input");
 		error_response(w, "413", "Body larger than the route accepts");
 	}
-	if (rt->access >= ACCESS_USER)
+	if (rt->access >= ACCESS_USER || rt->access == ACCESS_OPTIONAL)
 		error_response(w, "401", "Missing, expired or invalid access token");
 	if (rt->access == ACCESS_LOOPBACK || rt->access >= ACCESS_AGENT)
 		error_response(w, "403", "Not allowed for this caller");

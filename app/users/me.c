@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/time.h"
+#include "media/media.h"
 #include "store/db.h"
 #include "users/handlers.h"
 #include "users/users.h"
@@ -125,8 +126,10 @@ int me_put(struct req *r)
 		return http_error(r, 400, "invalid_input", "country must be an ISO 3166-1 alpha-2 code", "country");
 	if (vals[3] && !users_phone_ok(vals[3]))
 		return http_error(r, 400, "invalid_input", "phone must be in E.164 form, e.g. +5491122334455", "phone");
-	if (vals[4] && uuid_check(vals[4]) != 0)
-		return http_error(r, 400, "invalid_input", "avatar_media_id must be a media id", "avatar_media_id");
+	if (vals[4] && (rc = media_check_owner(vals[4], r->user_id)) != 0)
+		return rc == ERR_NOTFOUND ? http_error(r, 400, "invalid_input", "avatar_media_id must be one of your media",
+		                                       "avatar_media_id")
+		                          : rc;
 	if (vals[5] && !locale_ok(vals[5]))
 		return http_error(r, 400, "invalid_input", "locale must be a language tag like es-AR", "locale");
 	struct buf finance = BUF_INIT(8192);

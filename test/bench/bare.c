@@ -1,6 +1,8 @@
 /* test/bench/bare.c: baseline for the /health throughput figure: the vendored civetweb with
- * one handler that writes a fixed answer. Must stay bare: no router, no log, no database,
- * or the ratio app/bare stops measuring what the app adds. Usage: bench-bare PORT THREADS */
+ * one handler that writes a fixed answer; with DOCROOT also the baseline for media
+ * downloads: civetweb serving that directory's files as plain static files. Must stay bare:
+ * no router, no log, no database, or the ratio app/bare stops measuring what the app adds.
+ * Usage: bench-bare PORT THREADS [DOCROOT] */
 #include <civetweb.h>
 #include <errno.h>
 #include <pthread.h>
@@ -36,8 +38,8 @@ static long number(const char *s, long lo, long hi)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || number(argv[1], 1, 65535) < 0 || number(argv[2], 1, 1024) < 0) {
-		fprintf(stderr, "usage: bench-bare PORT THREADS\n");
+	if (argc < 3 || argc > 4 || number(argv[1], 1, 65535) < 0 || number(argv[2], 1, 1024) < 0) {
+		fprintf(stderr, "usage: bench-bare PORT THREADS [DOCROOT]\n");
 		return 2;
 	}
 	int n = snprintf(response, sizeof response,
@@ -70,6 +72,7 @@ int main(int argc, char **argv)
 		"enable_keep_alive", "yes",
 		"keep_alive_timeout_ms", "5000",
 		"tcp_nodelay", "1",
+		argc == 4 ? "document_root" : NULL, argc == 4 ? argv[3] : NULL,
 		NULL,
 	};
 	/* clang-format on */

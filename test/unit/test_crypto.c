@@ -37,6 +37,16 @@ static void test_sha256(void)
 	CHECK_STR(hexof(d, 32), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	crypto_sha256(NULL, 0, d);
 	CHECK_STR(hexof(d, 32), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	/* piece by piece, with pieces that straddle the 64-byte block boundary: the same digest */
+	const char *msg = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	for (size_t cut = 0; cut <= 56; cut += 7) {
+		struct crypto_sha256 h;
+		crypto_sha256_begin(&h);
+		crypto_sha256_add(&h, msg, cut);
+		crypto_sha256_add(&h, msg + cut, 56 - cut);
+		crypto_sha256_end(&h, d);
+		CHECK_STR(hexof(d, 32), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	}
 }
 
 static void test_hmac(void)

@@ -1,0 +1,19 @@
+/* media/media.h: uploads stored content-addressed on disk (DIR/media/ab/cd/<sha256>),
+ * served like a CDN would. The only header other domains may include from media/. */
+#ifndef MEDIA_MEDIA_H
+#define MEDIA_MEDIA_H
+
+#include "core/buf.h"
+#include "http/route.h"
+
+extern const struct route_table media_routes;
+
+/* Creates DIR/media and its tmp/, and removes temporary files a crash left there. Before
+ * the server starts (no upload can be in flight). */
+WUR int media_init(const char *data_dir, struct buf *msg);
+void media_shutdown(void);
+/* 0 when media_id names a media row that user_id owns, else ERR_NOTFOUND (or ERR_DB):
+ * for other domains that attach media (avatars). */
+int media_check_owner(const char *media_id, const char *user_id);
+
+#endif
