@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "chat/chat.h"
 #include "core/config.h"
 #include "core/datadir.h"
 #include "core/log.h"
@@ -20,6 +21,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "llm/llm.h"
 #include "mail/mail.h"
 #include "media/media.h"
 #include "store/db.h"
@@ -56,6 +58,7 @@ static const struct route_table *const tables[] = {
 	&users_routes,
 	&mail_routes,
 	&media_routes,
+	&chat_routes,
 };
 
 struct cli {
@@ -237,7 +240,7 @@ static int serve(const char *data, struct buf *msg)
 	if (metrics_init() || system_metrics() ||
 	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth))
 		return fail("out of memory", msg);
-	if (system_boot(msg) || mail_recover() || media_init(data, msg))
+	if (system_boot(msg) || mail_recover() || media_init(data, msg) || llm_init())
 		return fail("cannot start", msg);
 
 	char *pem = NULL;
@@ -276,6 +279,7 @@ static int serve(const char *data, struct buf *msg)
 	server_stop();
 	mail_stop();
 	media_shutdown();
+	llm_shutdown();
 	log_stop();
 	return 0;
 }

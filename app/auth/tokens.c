@@ -275,9 +275,12 @@ static int verify_cached(const char *token, const unsigned char *key, size_t kle
 static int authenticate(struct req *r, enum route_access need)
 {
 	const char *h = req_header(r, "Authorization");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7])
+	/* EventSource cannot send headers: a GET may carry the token as ?access_token= (the
+	 * access log never records query strings) */
+	const char *q = !h && strcmp(r->method, "GET") == 0 ? req_query(r, "access_token") : NULL;
+	if (!q && (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]))
 		return http_error(r, 401, "unauthorized", "sign in first: Authorization: Bearer <token>", NULL);
-	const char *token = h + 7;
+	const char *token = q ? q : h + 7;
 	size_t klen;
 	const unsigned char *key = datadir_key(&klen);
 	struct jwt_claims c;

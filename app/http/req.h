@@ -96,6 +96,13 @@ long long req_content_length(const struct req *r);
 int res_file(struct req *r, int status, const char *content_type, const char *path,
              long long offset, long long length);
 
+/* A response written while it is produced (Server-Sent Events): chunked, no length.
+ * start sends the head (status, content type, r->headers); each write is one chunk; end
+ * closes the body. They return 0, or ERR_IO once the client is gone. */
+int res_stream_start(struct req *r, int status, const char *content_type);
+int res_stream_write(struct req *r, const void *data, size_t n);
+void res_stream_end(struct req *r);
+
 /* Records an error response {"error":{"code","message","field"}} and returns a negative
  * value for the handler to return. field may be NULL. */
 int http_error(struct req *r, int status, const char *code, const char *message,

@@ -247,7 +247,8 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 			           NULL);
 		if (r->error_code)
 			goto out;
-	} else if (r->route->access == ACCESS_OPTIONAL && req_header(r, "Authorization")) {
+	} else if (r->route->access == ACCESS_OPTIONAL &&
+	           (req_header(r, "Authorization") || (r->query && strstr(r->query, "access_token=")))) {
 		if (!server_authenticate || server_authenticate(r, ACCESS_USER) < 0) {
 			if (!r->error_code)
 				http_error(r, 401, "unauthorized", "the access token is not valid", NULL);
@@ -272,8 +273,9 @@ out:
 	buf_free(&allow);
 }
 
-/* The status line and headers of r's response, for a body of length bytes. */
-static int head_into(struct req *r, struct buf *h, unsigned long long length)
+/* The status line and headers of r's response, for a body of length bytes (negative: a
+ * chunked body of unknown length). */
+static int head_into(struct req *r, struct buf *h, long long length)
 {
 	bool no_body = r->status == 204 || r->status == 304;
 	char code[4] = {(char)('0' + r->status / 100 % 10), (char)('0' + r->status / 10 % 10),
@@ -286,8 +288,10 @@ static int head_into(struct req *r, struct buf *h, unsigned long long length)
 	rc = rc ? rc : buf_adds(h, r->request_id);
 	rc = rc ? rc : buf_adds(h, "\r\n");
 	if (!rc && !no_body)
-		rc = buf_printf(h, "Content-Type: %s\r\nContent-Length: %llu\r\n",
-		                r->content_type ? r->content_type : "application/octet-stream", length);
+		rc = buf_printf(h, "Content-Type: %s\r\n", r->content_type ? r->content_type : "application/octet-stream");
+	if (!rc && !no_body)
+		rc = length < 0 ? buf_adds(h, "Transfer-Encoding: chunked\r\n")
+		                : buf_printf(h, "Content-Length: %lld\r\n", length);
 	if (!rc && !strstr(buf_str(&r->headers), "Cache-Control:"))
 		rc = buf_adds(h, "Cache-Control: no-store\r\n");
 	if (!rc)
@@ -312,7 +316,7 @@ static void send_response(struct req *r)
 	bool no_body = r->status == 204 || r->status == 304;
 	struct buf h = BUF_INIT(OUT_MAX + 65536);
 	int rc = buf_reserve(&h, 512 + r->headers.len + (head || no_body ? 0 : r->out.len));
-	rc = rc ? rc : head_into(r, &h, r->out.len);
+	rc = rc ? rc : head_into(r, &h, (long long)r->out.len);
 	/* one write: header and body in the same segment */
 	if (!rc && !head && !no_body)
 		rc = buf_add(&h, r->out.ptr ? r->out.ptr : "", r->out.len);
@@ -341,7 +345,7 @@ int res_file(struct req *r, int status, const char *content_type, const char *pa
 	r->status = status;
 	r->content_type = content_type;
 	struct buf h = BUF_INIT(65536 + 1024);
-	if (head_into(r, &h, (unsigned long long)length)) {
+	if (head_into(r, &h, length)) {
 		buf_free(&h);
 		close(fd);
 		return http_error(r, 500, "internal", "the response could not be built", NULL);
@@ -371,6 +375,44 @@ int res_file(struct req *r, int status, const char *content_type, const char *pa
 	buf_free(&h);
 	close(fd);
 	return 0;
+}
+
+int res_stream_start(struct req *r, int status, const char *content_type)
+{
+	r->status = status;
+	r->content_type = content_type;
+	struct buf h = BUF_INIT(65536 + 1024);
+	int rc = head_into(r, &h, -1);
+	if (rc) {
+		buf_free(&h);
+		return http_error(r, 500, "internal", "the response could not be built", NULL);
+	}
+	r->written = true;
+	rc = mg_write(r->conn, h.ptr, h.len) > 0 ? 0 : ERR_IO;
+	r->bytes_sent = rc ? 0 : h.len;
+	buf_free(&h);
+	return rc;
+}
+
+int res_stream_write(struct req *r, const void *data, size_t n)
+{
+	if (n == 0)
+		return 0;
+	/* one chunk, one write: size line, data, CRLF */
+	struct buf c = BUF_INIT(n + 32);
+	int rc = buf_printf(&c, "%zx\r\n", n) || buf_add(&c, data, n) || buf_adds(&c, "\r\n") ? ERR_NOMEM : 0;
+	if (!rc)
+		rc = mg_write(r->conn, c.ptr, c.len) > 0 ? 0 : ERR_IO;
+	if (!rc)
+		r->bytes_sent += c.len;
+	buf_free(&c);
+	return rc;
+}
+
+void res_stream_end(struct req *r)
+{
+	if (mg_write(r->conn, "0\r\n\r\n", 5) > 0)
+		r->bytes_sent += 5;
 }
 
 int req_read(struct req *r, void *buf, size_t n)
