@@ -2,6 +2,7 @@
  * called; the reply is streamed to the client as Server-Sent Events (or gathered for a
  * JSON answer) and stored when the stream ends, as incomplete when it was cut short. A
  * client that goes away cancels the model call within a second. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "chat/internal.h"
@@ -12,6 +13,17 @@
 /* While the model is silent, a comment goes to the client this often: a write to a closed
  * connection fails by the second one, which is how a departed client is noticed. */
 #define PROBE_US 250000
+
+/* Each turn holds a worker thread for as long as the model talks. Past this many at once,
+ * new ones get 503 so that the threads left can still answer everything else. */
+static atomic_int turns;
+
+static int turns_max(void)
+{
+	long long threads = config_int("APP_THREADS");
+	long long reserve = threads / 8 > 4 ? threads / 8 : 4;
+	return (int)(threads - reserve > 1 ? threads - reserve : 1);
+}
 
 struct turn {
 	struct req *r;
@@ -120,10 +132,24 @@ static void send_end_event(struct turn *t, const struct llm_result *res, const s
 	buf_free(&b);
 }
 
+static int exchange(struct req *r, const struct chat *c, const char *content, enum reply_mode mode);
+
 int chat_exchange(struct req *r, const struct chat *c, const char *content, enum reply_mode mode)
 {
 	if (c->archived_at)
 		return http_error(r, 409, "conflict", "this chat is archived; unarchive it to continue", NULL);
+	if (atomic_fetch_add(&turns, 1) >= turns_max()) {
+		atomic_fetch_sub(&turns, 1);
+		res_header(r, "Retry-After", "5");
+		return http_error(r, 503, "unavailable", "too many replies are streaming; try again in a few seconds", NULL);
+	}
+	int rc = exchange(r, c, content, mode);
+	atomic_fetch_sub(&turns, 1);
+	return rc;
+}
+
+static int exchange(struct req *r, const struct chat *c, const char *content, enum reply_mode mode)
+{
 	struct chat_msg user = {.chat_id = c->id, .role = "user", .content = content, .status = "complete",
 	                        .prompt_tokens = -1, .completion_tokens = -1};
 	int rc = chat_msg_insert(&r->arena, r->user_id, &user);

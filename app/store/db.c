@@ -204,6 +204,10 @@ int db_pool_init(const char *path)
 {
 	/* memory statistics take a global mutex on every allocation: not worth it here */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* every worker thread may hold a connection (hundreds while replies stream): no
+	 * up-front page cache block per connection, and a small lookaside (16 KiB, not 120) */
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 256, 64);
 	pool_path = strdup(path);
 	return pool_path ? 0 : ERR_NOMEM;
 }

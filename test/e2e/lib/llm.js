@@ -9,7 +9,8 @@
 //     malformedAfter: N,                    // send a broken chunk after N chunks
 //     hang: true,                           // accept the request and never answer
 //     usage: {prompt_tokens, completion_tokens} }
-// It records every request (headers, parsed body) and when each connection closed early.
+// It records every request (headers, parsed body, each chunk sent with Date.now() and
+// performance.now()) and when each connection closed early.
 'use strict';
 const http = require('node:http');
 
@@ -65,7 +66,7 @@ async function startLlm({ apiKey = 'sk-test-key' } = {}) {
         }
         if (b.malformedAfter === i) { res.write('data: {"id": "broken", "choices": [\n\n'); res.end(); return; }
         res.write(chunk({ content: chunks[i] }));
-        rec.sent.push({ text: chunks[i], at: Date.now() });
+        rec.sent.push({ text: chunks[i], at: Date.now(), t: performance.now() });
       }
       res.write(chunk({}, 'stop'));
       if (body.stream_options && body.stream_options.include_usage) {
