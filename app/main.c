@@ -13,6 +13,7 @@
 
 #include "auth/auth.h"
 #include "chat/chat.h"
+#include "copilot/copilot.h"
 #include "core/config.h"
 #include "core/datadir.h"
 #include "core/log.h"
@@ -59,6 +60,7 @@ static const struct route_table *const tables[] = {
 	&mail_routes,
 	&media_routes,
 	&chat_routes,
+	&copilot_routes,
 };
 
 struct cli {

@@ -60,6 +60,9 @@ static struct setting settings[] = {
 	{"LLM_BREAKER_OPEN_MS", K_INT, "30000", 0, 3600000, NULL, NULL, NULL},
 	{"LLM_DEMO_DELAY_MS", K_INT, "60", 0, 10000, NULL, NULL, NULL},
 	{"CHAT_DAILY_LIMIT", K_INT, "200", 0, 1000000, NULL, NULL, NULL},
+	{"RAG_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"PORTFOLIO_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
+	{"COPILOT_TIMEOUT_MS", K_INT, "30000", 100, 600000, NULL, NULL, NULL},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
