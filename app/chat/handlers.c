@@ -39,6 +39,16 @@ static int load(struct req *r, struct chat *c)
 	return rc == ERR_NOTFOUND ? not_found(r) : rc;
 }
 
+static void chat_row(struct jw *w, sqlite3_stmt *st, void *ctx)
+{
+	(void)ctx;
+	const char *t[8];
+	for (int i = 0; i < 8; i++)
+		t[i] = (const char *)sqlite3_column_text(st, i);
+	struct chat c = {t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]};
+	chat_json(w, &c);
+}
+
 int chats_list(struct req *r)
 {
 	int limit;
@@ -54,30 +64,7 @@ int chats_list(struct req *r)
 	if (cursor)
 		sqlite3_bind_text(st, 3, cursor, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, limit + 1);
-	struct jw w;
-	res_json(r, 200, &w);
-	jw_obj(&w);
-	jw_key(&w, "items");
-	jw_arr(&w);
-	int n = 0, step;
-	const char *last = NULL;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < limit) {
-		const char *t[8];
-		for (int i = 0; i < 8; i++)
-			t[i] = (const char *)sqlite3_column_text(st, i);
-		struct chat c = {t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]};
-		chat_json(&w, &c);
-		last = arena_strdup(&r->arena, t[0]);
-		n++;
-	}
-	bool more = step == SQLITE_ROW;
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail("chat list");
-	db_done(st);
-	jw_arr_end(&w);
-	jw_kstr(&w, "next_cursor", more ? last : NULL);
-	jw_obj_end(&w);
-	return rc ? rc : res_end(r, &w);
+	return res_rows(r, st, limit, chat_row, NULL);
 }
 
 /* The optional chat fields of a body: title, model, system_prompt (present[] says which
@@ -188,6 +175,18 @@ int chats_delete(struct req *r)
 	return rc;
 }
 
+static void message_row(struct jw *w, sqlite3_stmt *st, void *ctx)
+{
+	(void)ctx;
+	struct chat_msg m = {
+		(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+		(const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 7),
+		sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5),
+		sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6)};
+	chat_msg_json(w, &m);
+}
+
 int messages_list(struct req *r)
 {
 	struct chat c;
@@ -203,32 +202,7 @@ int messages_list(struct req *r)
 	if (cursor)
 		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit + 1);
-	struct jw w;
-	res_json(r, 200, &w);
-	jw_obj(&w);
-	jw_key(&w, "items");
-	jw_arr(&w);
-	int n = 0, step;
-	const char *last = NULL;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < limit) {
-		struct chat_msg m = {
-			(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-			(const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 7),
-			sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5),
-			sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6)};
-		chat_msg_json(&w, &m);
-		last = arena_strdup(&r->arena, m.id);
-		n++;
-	}
-	bool more = step == SQLITE_ROW;
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail("chat messages");
-	db_done(st);
-	jw_arr_end(&w);
-	jw_kstr(&w, "next_cursor", more ? last : NULL);
-	jw_obj_end(&w);
-	return rc ? rc : res_end(r, &w);
+	return res_rows(r, st, limit, message_row, NULL);
 }
 
 /* The content of a message: required, non-empty, at most CHAT_CONTENT_MAX bytes. */

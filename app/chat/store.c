@@ -24,12 +24,6 @@ static const char sql_history[] =
 static const char sql_touch[] =
 	"UPDATE chats SET updated_at = ?2, title = CASE WHEN title = '' THEN ?3 ELSE title END WHERE id = ?1";
 
-static const char *col(struct arena *a, sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
-}
-
 int chat_owned(struct arena *a, const char *id, const char *owner, struct chat *c)
 {
 	if (!id || uuid_check(id) != 0)
@@ -44,7 +38,7 @@ int chat_owned(struct arena *a, const char *id, const char *owner, struct chat *
 		const char **f[] = {&c->id, &c->owner_id, &c->title, &c->model, &c->system_prompt,
 		                    &c->archived_at, &c->created_at, &c->updated_at};
 		for (int i = 0; i < 8; i++)
-			*f[i] = col(a, st, i);
+			*f[i] = db_text(a, st, i);
 		if (!c->id || !c->title)
 			rc = ERR_NOMEM;
 	} else {
@@ -190,8 +184,8 @@ int chat_history(struct arena *a, const char *chat_id, int n, struct llm_msg **o
 	size_t k = 0;
 	int step, rc = 0;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)n) {
-		msgs[k].role = col(a, st, 0);
-		msgs[k].content = col(a, st, 1);
+		msgs[k].role = db_text(a, st, 0);
+		msgs[k].content = db_text(a, st, 1);
 		if (!msgs[k].role || !msgs[k].content)
 			rc = ERR_NOMEM;
 		k++;

@@ -75,6 +75,16 @@ int sessions_create(struct req *r)
 	return res_end(r, &w);
 }
 
+static void session_row(struct jw *w, sqlite3_stmt *st, void *ctx)
+{
+	(void)ctx;
+	const char *t[6];
+	for (int i = 0; i < 6; i++)
+		t[i] = (const char *)sqlite3_column_text(st, i);
+	struct session s = {t[0], t[1], t[2], t[3], t[4], t[5]};
+	session_json(w, &s);
+}
+
 int sessions_list(struct req *r)
 {
 	int limit;
@@ -89,30 +99,7 @@ int sessions_list(struct req *r)
 	if (cursor)
 		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit + 1);
-	struct jw w;
-	res_json(r, 200, &w);
-	jw_obj(&w);
-	jw_key(&w, "items");
-	jw_arr(&w);
-	int n = 0, step;
-	const char *last = NULL;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < limit) {
-		const char *t[6];
-		for (int i = 0; i < 6; i++)
-			t[i] = (const char *)sqlite3_column_text(st, i);
-		struct session s = {t[0], t[1], t[2], t[3], t[4], t[5]};
-		session_json(&w, &s);
-		last = arena_strdup(&r->arena, t[0]);
-		n++;
-	}
-	bool more = step == SQLITE_ROW;
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail("copilot sessions");
-	db_done(st);
-	jw_arr_end(&w);
-	jw_kstr(&w, "next_cursor", more ? last : NULL);
-	jw_obj_end(&w);
-	return rc ? rc : res_end(r, &w);
+	return res_rows(r, st, limit, session_row, NULL);
 }
 
 int sessions_get(struct req *r)

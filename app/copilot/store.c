@@ -25,12 +25,6 @@ static const char sql_history[] =
 	"SELECT input, output FROM copilot_details WHERE session_id = ?1 AND status = 'answered'"
 	" AND (?2 IS NULL OR id < ?2) ORDER BY id";
 
-static const char *col(struct arena *a, sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
-}
-
 static void now_into(char out[TIME_RFC3339_LEN])
 {
 	time_rfc3339(time_now_us(), out);
@@ -49,7 +43,7 @@ int session_owned(struct arena *a, const char *id, const char *owner, struct ses
 	if (step == SQLITE_ROW) {
 		const char **f[] = {&s->id, &s->owner_id, &s->topic, &s->portfolio, &s->created_at, &s->updated_at};
 		for (int i = 0; i < 6; i++)
-			*f[i] = col(a, st, i);
+			*f[i] = db_text(a, st, i);
 		if (!s->id || !s->topic)
 			rc = ERR_NOMEM;
 	} else {
@@ -141,7 +135,7 @@ int detail_get(struct arena *a, const char *session_id, const char *id, struct d
 		const char **f[] = {&d->id, &d->session_id, &d->input, &d->output, &d->status, &d->source, &d->error,
 		                    &d->created_at};
 		for (int i = 0; i < 8; i++)
-			*f[i] = col(a, st, i);
+			*f[i] = db_text(a, st, i);
 		if (!d->id || !d->input || !d->status)
 			rc = ERR_NOMEM;
 	} else {
@@ -202,8 +196,8 @@ int history(struct arena *a, const char *session_id, const char *before, struct 
 			m = grown;
 			cap *= 2;
 		}
-		m[k++] = (struct llm_msg){"user", col(a, st, 0)};
-		m[k++] = (struct llm_msg){"assistant", col(a, st, 1)};
+		m[k++] = (struct llm_msg){"user", db_text(a, st, 0)};
+		m[k++] = (struct llm_msg){"assistant", db_text(a, st, 1)};
 		if (!m[k - 2].content || !m[k - 1].content)
 			rc = ERR_NOMEM;
 	}

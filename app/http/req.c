@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/db.h"
+
 const char *req_param(const struct req *r, const char *name)
 {
 	for (int i = 0; i < r->nparams; i++)
@@ -186,4 +188,46 @@ int http_error(struct req *r, int status, const char *code, const char *message,
 		r->broken = true;
 	r->error_code = code;
 	return -status;
+}
+
+bool req_etag_match(const struct req *r, const char *etag)
+{
+	size_t n = strlen(etag);
+	for (const char *p = req_header(r, "If-None-Match"); p && *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+int res_rows(struct req *r, struct sqlite3_stmt *st, int limit,
+             void (*row)(struct jw *w, struct sqlite3_stmt *st, void *ctx), void *ctx)
+{
+	struct jw w;
+	res_json(r, 200, &w);
+	jw_obj(&w);
+	jw_key(&w, "items");
+	jw_arr(&w);
+	int n = 0, step, rc = 0;
+	const char *last = NULL;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < limit) {
+		row(&w, st, ctx);
+		last = db_text(&r->arena, st, 0);
+		n++;
+	}
+	bool more = step == SQLITE_ROW;
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_fail("page of rows");
+	db_done(st);
+	jw_arr_end(&w);
+	jw_kstr(&w, "next_cursor", more ? last : NULL);
+	jw_obj_end(&w);
+	return rc ? rc : res_end(r, &w);
 }

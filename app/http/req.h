@@ -76,6 +76,16 @@ int req_int(struct req *r, const struct json *obj, const char *name, int64_t min
 /* ?limit= (default 50, 1..200) and ?cursor= (opaque, may be NULL). */
 int req_page(struct req *r, int *limit, const char **cursor);
 
+/* True when the request's If-None-Match names etag (weak comparison) or is "*". */
+bool req_etag_match(const struct req *r, const char *etag);
+
+struct sqlite3_stmt;
+/* Answers 200 {"items":[...],"next_cursor"} from st, a bound statement selecting up to
+ * limit + 1 rows whose first column is the page cursor: row() writes each item. st is done
+ * afterwards. */
+int res_rows(struct req *r, struct sqlite3_stmt *st, int limit,
+             void (*row)(struct jw *w, struct sqlite3_stmt *st, void *ctx), void *ctx);
+
 /* Starts a JSON response with the given status; write the body through w, then
  * `return res_end(r, &w);` which turns a writer error into 500 internal. */
 struct jw *res_json(struct req *r, int status, struct jw *w);

@@ -52,24 +52,6 @@ static const struct embed_file *find(const char *path)
 	return NULL;
 }
 
-/* True when an If-None-Match list names etag (or is "*"). */
-static bool etag_matches(const char *inm, const char *etag)
-{
-	size_t n = strlen(etag);
-	for (const char *p = inm; p && *p;) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '*')
-			return true;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-			return true;
-		p = strchr(p, ',');
-	}
-	return false;
-}
-
 int static_serve(struct req *r)
 {
 	const struct embed_file *f = find(r->path);
@@ -84,8 +66,7 @@ int static_serve(struct req *r)
 		res_header(r, "X-Frame-Options", "DENY");
 		res_header(r, "Referrer-Policy", "no-referrer");
 	}
-	const char *inm = req_header(r, "If-None-Match");
-	if (inm && etag_matches(inm, f->etag)) {
+	if (req_etag_match(r, f->etag)) {
 		r->status = 304;
 		r->content_type = NULL;
 		return 0;

@@ -13,6 +13,34 @@ static const char sql_list[] =
 	" created_at, sent_at FROM outbox WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR state = ?2)"
 	" ORDER BY id DESC LIMIT ?3";
 
+static void outbox_row(struct jw *w, sqlite3_stmt *st, void *ctx)
+{
+	struct req *r = ctx;
+	const char *col[12];
+	for (int i = 0; i < 12; i++)
+		col[i] = (const char *)sqlite3_column_text(st, i);
+	jw_obj(w);
+	jw_kstr(w, "id", col[0]);
+	jw_kstr(w, "channel", col[1]);
+	jw_kstr(w, "recipient", col[2]);
+	jw_kstr(w, "subject", col[3]);
+	/* the body with its secret cut out */
+	const char *body = col[4], *secret = col[5], *hit = secret && *secret && !config_dev() ? strstr(body, secret) : NULL;
+	if (hit) {
+		char *shown = arena_printf(&r->arena, "%.*s[redacted]%s", (int)(hit - body), body, hit + strlen(secret));
+		jw_kstr(w, "body", shown);
+	} else {
+		jw_kstr(w, "body", body);
+	}
+	jw_kstr(w, "state", col[6]);
+	jw_kint(w, "attempts", sqlite3_column_int(st, 7));
+	jw_kstr(w, "next_attempt_at", col[8]);
+	jw_kstr(w, "last_error", col[9]);
+	jw_kstr(w, "created_at", col[10]);
+	jw_kstr(w, "sent_at", col[11]);
+	jw_obj_end(w);
+}
+
 static int outbox_list(struct req *r)
 {
 	int limit;
@@ -34,50 +62,7 @@ static int outbox_list(struct req *r)
 	if (state)
 		sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit + 1);
-	struct jw w;
-	res_json(r, 200, &w);
-	jw_obj(&w);
-	jw_key(&w, "items");
-	jw_arr(&w);
-	int n = 0;
-	const char *last = NULL;
-	bool dev = config_dev();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (++n > limit)
-			break;
-		const char *col[12];
-		for (int i = 0; i < 12; i++)
-			col[i] = (const char *)sqlite3_column_text(st, i);
-		last = arena_strdup(&r->arena, col[0]);
-		jw_obj(&w);
-		jw_kstr(&w, "id", col[0]);
-		jw_kstr(&w, "channel", col[1]);
-		jw_kstr(&w, "recipient", col[2]);
-		jw_kstr(&w, "subject", col[3]);
-		/* the body with its secret cut out */
-		const char *body = col[4], *secret = col[5], *hit = secret && *secret && !dev ? strstr(body, secret) : NULL;
-		if (hit) {
-			char *shown = arena_printf(&r->arena, "%.*s[redacted]%s", (int)(hit - body), body, hit + strlen(secret));
-			jw_kstr(&w, "body", shown);
-		} else {
-			jw_kstr(&w, "body", body);
-		}
-		jw_kstr(&w, "state", col[6]);
-		jw_kint(&w, "attempts", sqlite3_column_int(st, 7));
-		jw_kstr(&w, "next_attempt_at", col[8]);
-		jw_kstr(&w, "last_error", col[9]);
-		jw_kstr(&w, "created_at", col[10]);
-		jw_kstr(&w, "sent_at", col[11]);
-		jw_obj_end(&w);
-	}
-	db_done(st);
-	jw_arr_end(&w);
-	if (n > limit && last)
-		jw_kstr(&w, "next_cursor", last);
-	else
-		jw_knull(&w, "next_cursor");
-	jw_obj_end(&w);
-	return res_end(r, &w);
+	return res_rows(r, st, limit, outbox_row, r);
 }
 
 static const char outbox_schema[] =

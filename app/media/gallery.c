@@ -34,6 +34,16 @@ static void item_json(struct jw *w, const char *id, const char *caption, const c
 	jw_obj_end(w);
 }
 
+static void item_row(struct jw *w, sqlite3_stmt *st, void *ctx)
+{
+	(void)ctx;
+	const char *t[11];
+	for (int i = 0; i < 11; i++)
+		t[i] = (const char *)sqlite3_column_text(st, i);
+	struct media m = {t[3], t[4], t[5], t[7], t[8], t[9], t[10], sqlite3_column_int64(st, 6)};
+	item_json(w, t[0], t[1], t[2], &m);
+}
+
 /* Answers one page of owner's gallery; all: private items too. */
 static int page(struct req *r, const char *owner, bool all)
 {
@@ -50,33 +60,7 @@ static int page(struct req *r, const char *owner, bool all)
 		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, all);
 	sqlite3_bind_int(st, 4, limit + 1);
-	struct jw w;
-	res_json(r, 200, &w);
-	jw_obj(&w);
-	jw_key(&w, "items");
-	jw_arr(&w);
-	const char *last = NULL;
-	int n = 0, step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < limit) {
-		const char *t[11];
-		for (int i = 0; i < 11; i++)
-			t[i] = (const char *)sqlite3_column_text(st, i);
-		struct media m = {t[3], t[4], t[5], t[7], t[8], t[9], t[10], sqlite3_column_int64(st, 6)};
-		item_json(&w, t[0], t[1], t[2], &m);
-		last = arena_strdup(&r->arena, t[0]);
-		n++;
-	}
-	bool more = step == SQLITE_ROW;
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail("gallery page");
-	db_done(st);
-	jw_arr_end(&w);
-	if (more && last)
-		jw_kstr(&w, "next_cursor", last);
-	else
-		jw_knull(&w, "next_cursor");
-	jw_obj_end(&w);
-	return rc ? rc : res_end(r, &w);
+	return res_rows(r, st, limit, item_row, NULL);
 }
 
 int gallery_list(struct req *r)

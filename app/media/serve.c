@@ -49,24 +49,6 @@ static int parse_range(const char *h, long long size, long long *from, long long
 	return 1;
 }
 
-/* If-None-Match holds etag (weak comparison) or "*". */
-static bool etag_matches(const char *h, const char *etag)
-{
-	size_t n = strlen(etag);
-	for (const char *p = h; p && *p;) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return true;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-			return true;
-		p = strchr(p, ',');
-	}
-	return false;
-}
-
 /* Content-Disposition with the stored name, ASCII-safe plus its RFC 8187 form. */
 static void disposition(struct req *r, const struct media *m)
 {
@@ -93,11 +75,11 @@ static int send_media(struct req *r, const struct media *m)
 {
 	char etag[70], cr[96];
 	snprintf(etag, sizeof etag, "\"%s\"", m->sha256);
-	const char *inm = req_header(r, "If-None-Match");
 	const char *if_range = req_header(r, "If-Range");
 	long long from = 0, to = m->size - 1;
 	int ranged = if_range && strcmp(if_range, etag) != 0 ? 0 : parse_range(req_header(r, "Range"), m->size, &from, &to);
-	if (ranged < 0 && !(inm && etag_matches(inm, etag))) {
+	bool not_modified = req_etag_match(r, etag);
+	if (ranged < 0 && !not_modified) {
 		snprintf(cr, sizeof cr, "bytes */%lld", m->size);
 		res_header(r, "Content-Range", cr);
 		return http_error(r, 416, "range_not_satisfiable", "the range is outside the file", NULL);
@@ -106,7 +88,7 @@ static int send_media(struct req *r, const struct media *m)
 	res_header(r, "Cache-Control", strcmp(m->visibility, "public") == 0
 	                                   ? "public, max-age=31536000, immutable"
 	                                   : "private, no-cache");
-	if (inm && etag_matches(inm, etag)) {
+	if (not_modified) {
 		r->status = 304;
 		return 0;
 	}

@@ -40,12 +40,6 @@ static const char sql_delete[] = "DELETE FROM media WHERE id = ?1";
 static const char sql_unavatar[] = "UPDATE users SET avatar_media_id = NULL WHERE avatar_media_id = ?1";
 static const char sql_sha_used[] = "SELECT 1 FROM media WHERE sha256 = ?1 LIMIT 1";
 
-static const char *col(struct arena *a, sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
-}
-
 /* Runs a statement bound with key (?1) and viewer (?2, may be NULL) and fills m. */
 static int lookup(struct arena *a, const char *sql, const char *key, const char *viewer, struct media *m)
 {
@@ -60,7 +54,7 @@ static int lookup(struct arena *a, const char *sql, const char *key, const char 
 		const char **text[] = {&m->id, &m->owner_id, &m->sha256, NULL, &m->content_type,
 		                       &m->original_name, &m->visibility, &m->created_at};
 		for (int i = 0; i < 8; i++)
-			if (text[i] && !(*text[i] = col(a, st, i)))
+			if (text[i] && !(*text[i] = db_text(a, st, i)))
 				rc = ERR_NOMEM;
 		m->size = sqlite3_column_int64(st, 3);
 	} else {

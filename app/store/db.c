@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/config.h"
 #include "core/embed.h"
 #include "core/log.h"
@@ -199,6 +200,12 @@ const struct migration *db_schema(size_t *n)
 }
 
 /* ---- per-thread connections ------------------------------------------------------- */
+
+char *db_text(struct arena *a, sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+}
 
 int db_pool_init(const char *path)
 {

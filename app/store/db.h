@@ -41,6 +41,10 @@ void db_pool_close(void);
  * before preparing the same SQL again. */
 sqlite3_stmt *db_prep(const char *sql);
 void db_done(sqlite3_stmt *st);
+/* Column i of the current row as a NUL-terminated copy in a, or NULL (SQL NULL or no
+ * memory). */
+struct arena;
+char *db_text(struct arena *a, sqlite3_stmt *st, int i);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK on this thread's connection. */
 WUR int db_begin(void);
 WUR int db_commit(void);

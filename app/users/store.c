@@ -23,12 +23,6 @@ static const char sql_set_password[] =
 static const char sql_verified[] =
 	"UPDATE users SET email_verified_at = coalesce(email_verified_at, ?2), updated_at = ?2 WHERE id = ?1";
 
-static const char *col(struct arena *a, sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
-}
-
 /* Runs a one-parameter lookup statement and fills u. */
 static int lookup(struct arena *a, const char *sql, const char *key, struct user *u)
 {
@@ -43,7 +37,7 @@ static int lookup(struct arena *a, const char *sql, const char *key, struct user
 		                         &u->bio, &u->country, &u->locale, &u->avatar_media_id, &u->finance,
 		                         &u->role, &u->email_verified_at, &u->created_at, &u->updated_at};
 		for (int i = 0; i < 14; i++)
-			*fields[i] = col(a, st, i);
+			*fields[i] = db_text(a, st, i);
 		u->disabled = sqlite3_column_int(st, 14) != 0;
 		if (!u->id || !u->role)
 			rc = ERR_NOMEM;
