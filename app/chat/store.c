@@ -48,14 +48,6 @@ int chat_owned(struct arena *a, const char *id, const char *owner, struct chat *
 	return rc;
 }
 
-static void bind_or_null(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 int chat_create(struct arena *a, const char *owner, const char *title, const char *model,
                 const char *system_prompt, struct chat *out)
 {
@@ -63,17 +55,8 @@ int chat_create(struct arena *a, const char *owner, const char *title, const cha
 	if (!id || !now || uuid7(id) != 0)
 		return ERR_NOMEM;
 	time_rfc3339(time_now_us(), now);
-	sqlite3_stmt *st = db_prep(sql_create);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, title ? title : "", -1, SQLITE_STATIC);
-	bind_or_null(st, 4, model);
-	bind_or_null(st, 5, system_prompt);
-	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("chat create");
-	db_done(st);
+	const char *v[] = {id, owner, title ? title : "", model, system_prompt, now};
+	int rc = db_run(sql_create, "chat create", 6, v);
 	*out = (struct chat){id, owner, title ? title : "", model, system_prompt, NULL, now, now};
 	return rc;
 }
@@ -232,13 +215,6 @@ int chat_touch(const char *chat_id, const char *first_message)
 	char now[TIME_RFC3339_LEN], title[64];
 	time_rfc3339(time_now_us(), now);
 	title_of(first_message, title, sizeof title);
-	sqlite3_stmt *st = db_prep(sql_touch);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, title, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("chat touch");
-	db_done(st);
-	return rc;
+	const char *v[] = {chat_id, now, title};
+	return db_run(sql_touch, "chat touch", 3, v);
 }

@@ -59,14 +59,8 @@ int session_create(struct arena *a, const char *owner, const char *topic, struct
 	if (!id || !now || uuid7(id) != 0)
 		return ERR_NOMEM;
 	now_into(now);
-	sqlite3_stmt *st = db_prep(sql_create);
-	if (!st)
-		return ERR_DB;
 	const char *v[] = {id, owner, topic ? topic : "", now};
-	for (int i = 0; i < 4; i++)
-		sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("copilot session create");
-	db_done(st);
+	int rc = db_run(sql_create, "copilot session create", 4, v);
 	*out = (struct session){id, owner, v[2], NULL, now, now};
 	return rc;
 }
@@ -75,15 +69,8 @@ int session_set_portfolio(const char *id, const char *portfolio_json)
 {
 	char now[TIME_RFC3339_LEN];
 	now_into(now);
-	sqlite3_stmt *st = db_prep(sql_portfolio);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, portfolio_json, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("copilot portfolio");
-	db_done(st);
-	return rc;
+	const char *v[] = {id, portfolio_json, now};
+	return db_run(sql_portfolio, "copilot portfolio", 3, v);
 }
 
 void session_json(struct jw *w, const struct session *s)
@@ -107,14 +94,8 @@ int detail_insert(struct arena *a, struct detail *d)
 	if (!id || !now || uuid7(id) != 0)
 		return ERR_NOMEM;
 	now_into(now);
-	sqlite3_stmt *st = db_prep(sql_detail_insert);
-	if (!st)
-		return ERR_DB;
 	const char *v[] = {id, d->session_id, d->input, now};
-	for (int i = 0; i < 4; i++)
-		sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("copilot detail insert");
-	db_done(st);
+	int rc = db_run(sql_detail_insert, "copilot detail insert", 4, v);
 	d->id = id;
 	d->created_at = now;
 	d->status = "pending";
@@ -149,16 +130,8 @@ int detail_finish(const char *id, const char *output, const char *source, const 
 {
 	char now[TIME_RFC3339_LEN];
 	now_into(now);
-	sqlite3_stmt *st = db_prep(sql_detail_finish);
-	if (!st)
-		return ERR_DB;
 	const char *v[] = {id, output, source, error, now};
-	for (int i = 0; i < 5; i++)
-		if (v[i])
-			sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("copilot detail finish");
-	db_done(st);
-	return rc;
+	return db_run(sql_detail_finish, "copilot detail finish", 5, v);
 }
 
 void detail_json(struct jw *w, const struct detail *d)

@@ -147,18 +147,6 @@ int media_store(struct arena *a, const char *tmp, const struct media *m)
 	return rc;
 }
 
-/* Runs a one-parameter statement that returns no rows. */
-static int exec1(const char *sql, const char *v)
-{
-	sqlite3_stmt *st = db_prep(sql);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("media delete");
-	db_done(st);
-	return rc;
-}
-
 int media_remove(struct arena *a, const char *id, const char *caller, bool admin)
 {
 	struct media m;
@@ -167,7 +155,7 @@ int media_remove(struct arena *a, const char *id, const char *caller, bool admin
 		return rc;
 	pthread_mutex_lock(&media_files);
 	rc = db_begin();
-	if (!rc && !(rc = exec1(sql_unavatar, id)) && !(rc = exec1(sql_delete, id)))
+	if (!rc && !(rc = db_run(sql_unavatar, "media delete", 1, &id)) && !(rc = db_run(sql_delete, "media delete", 1, &id)))
 		rc = db_commit();
 	if (rc) {
 		db_rollback();

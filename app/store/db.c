@@ -201,6 +201,19 @@ const struct migration *db_schema(size_t *n)
 
 /* ---- per-thread connections ------------------------------------------------------- */
 
+int db_run(const char *sql, const char *context, int n, const char *const *texts)
+{
+	sqlite3_stmt *st = db_prep(sql);
+	if (!st)
+		return ERR_DB;
+	for (int i = 0; i < n; i++)
+		if (texts[i])
+			sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(context);
+	db_done(st);
+	return rc;
+}
+
 char *db_text(struct arena *a, sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);

@@ -41,6 +41,9 @@ void db_pool_close(void);
  * before preparing the same SQL again. */
 sqlite3_stmt *db_prep(const char *sql);
 void db_done(sqlite3_stmt *st);
+/* Runs a statement that returns no rows, its parameters ?1..?n bound to texts (NULL binds
+ * NULL). 0, or ERR_DB (logged with context). */
+WUR int db_run(const char *sql, const char *context, int n, const char *const *texts);
 /* Column i of the current row as a NUL-terminated copy in a, or NULL (SQL NULL or no
  * memory). */
 struct arena;
