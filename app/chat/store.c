@@ -28,24 +28,10 @@ int chat_owned(struct arena *a, const char *id, const char *owner, struct chat *
 {
 	if (!id || uuid_check(id) != 0)
 		return ERR_NOTFOUND;
-	sqlite3_stmt *st = db_prep(sql_owned);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st), rc = 0;
-	if (step == SQLITE_ROW) {
-		const char **f[] = {&c->id, &c->owner_id, &c->title, &c->model, &c->system_prompt,
-		                    &c->archived_at, &c->created_at, &c->updated_at};
-		for (int i = 0; i < 8; i++)
-			*f[i] = db_text(a, st, i);
-		if (!c->id || !c->title)
-			rc = ERR_NOMEM;
-	} else {
-		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail("chat lookup");
-	}
-	db_done(st);
-	return rc;
+	const char *keys[] = {id, owner};
+	const char **f[] = {&c->id, &c->owner_id, &c->title, &c->model, &c->system_prompt,
+	                    &c->archived_at, &c->created_at, &c->updated_at};
+	return db_row(a, sql_owned, "chat lookup", 2, keys, f, 8);
 }
 
 int chat_create(struct arena *a, const char *owner, const char *title, const char *model,

@@ -34,23 +34,9 @@ int session_owned(struct arena *a, const char *id, const char *owner, struct ses
 {
 	if (!id || uuid_check(id) != 0)
 		return ERR_NOTFOUND;
-	sqlite3_stmt *st = db_prep(sql_owned);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st), rc = 0;
-	if (step == SQLITE_ROW) {
-		const char **f[] = {&s->id, &s->owner_id, &s->topic, &s->portfolio, &s->created_at, &s->updated_at};
-		for (int i = 0; i < 6; i++)
-			*f[i] = db_text(a, st, i);
-		if (!s->id || !s->topic)
-			rc = ERR_NOMEM;
-	} else {
-		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail("copilot session lookup");
-	}
-	db_done(st);
-	return rc;
+	const char *keys[] = {id, owner};
+	const char **f[] = {&s->id, &s->owner_id, &s->topic, &s->portfolio, &s->created_at, &s->updated_at};
+	return db_row(a, sql_owned, "copilot session lookup", 2, keys, f, 6);
 }
 
 int session_create(struct arena *a, const char *owner, const char *topic, struct session *out)
@@ -106,24 +92,10 @@ int detail_get(struct arena *a, const char *session_id, const char *id, struct d
 {
 	if (!id || uuid_check(id) != 0)
 		return ERR_NOTFOUND;
-	sqlite3_stmt *st = db_prep(sql_detail_get);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st), rc = 0;
-	if (step == SQLITE_ROW) {
-		const char **f[] = {&d->id, &d->session_id, &d->input, &d->output, &d->status, &d->source, &d->error,
-		                    &d->created_at};
-		for (int i = 0; i < 8; i++)
-			*f[i] = db_text(a, st, i);
-		if (!d->id || !d->input || !d->status)
-			rc = ERR_NOMEM;
-	} else {
-		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail("copilot detail lookup");
-	}
-	db_done(st);
-	return rc;
+	const char *keys[] = {session_id, id};
+	const char **f[] = {&d->id, &d->session_id, &d->input, &d->output, &d->status, &d->source, &d->error,
+	                    &d->created_at};
+	return db_row(a, sql_detail_get, "copilot detail lookup", 2, keys, f, 8);
 }
 
 int detail_finish(const char *id, const char *output, const char *source, const char *error)

@@ -214,6 +214,31 @@ int db_run(const char *sql, const char *context, int n, const char *const *texts
 	return rc;
 }
 
+int db_row(struct arena *a, const char *sql, const char *context, int nparams, const char *const *params,
+           const char **cols[], int ncols)
+{
+	sqlite3_stmt *st = db_prep(sql);
+	if (!st)
+		return ERR_DB;
+	for (int i = 0; i < nparams; i++)
+		if (params[i])
+			sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+	int step = sqlite3_step(st), rc = 0;
+	if (step == SQLITE_ROW) {
+		for (int i = 0; i < ncols; i++) {
+			if (!cols[i])
+				continue;
+			*cols[i] = db_text(a, st, i);
+			if (!*cols[i] && sqlite3_column_type(st, i) != SQLITE_NULL)
+				rc = ERR_NOMEM;
+		}
+	} else {
+		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail(context);
+	}
+	db_done(st);
+	return rc;
+}
+
 char *db_text(struct arena *a, sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);

@@ -44,9 +44,14 @@ void db_done(sqlite3_stmt *st);
 /* Runs a statement that returns no rows, its parameters ?1..?n bound to texts (NULL binds
  * NULL). 0, or ERR_DB (logged with context). */
 WUR int db_run(const char *sql, const char *context, int n, const char *const *texts);
+/* Runs a one-row query with ?1..?nparams bound to texts and copies its first ncols columns
+ * into *cols[i] (in a; NULL for SQL NULL; a NULL cols[i] skips that column). 0,
+ * ERR_NOTFOUND (no row), ERR_NOMEM or ERR_DB (logged with context). */
+struct arena;
+int db_row(struct arena *a, const char *sql, const char *context, int nparams, const char *const *params,
+           const char **cols[], int ncols);
 /* Column i of the current row as a NUL-terminated copy in a, or NULL (SQL NULL or no
  * memory). */
-struct arena;
 char *db_text(struct arena *a, sqlite3_stmt *st, int i);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK on this thread's connection. */
 WUR int db_begin(void);
