@@ -2,7 +2,7 @@
 //  1. peak resident memory while a 100 MiB upload is in flight <= 16 MiB above idle
 //     (VmHWM reset through /proc/PID/clear_refs just before the upload, against VmRSS idle)
 //  2. GET of a 1 MiB public file >= 0.7 x civetweb serving the same file as a plain static
-//     file (bench-bare with a document root), wrk -t2 -c64, alternating rounds.
+//     file (bench-bare with a document root), wrk -t2 -c64 (BENCH_CONNECTIONS), alternating rounds.
 // Usage: node test/bench/media.js [BUILD_DIR]   (BENCH_SECONDS per round, default 10)
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
@@ -43,8 +43,9 @@ async function start(cmd, args, env, ready) {
 
 const status = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
+const conns = Number(process.env.BENCH_CONNECTIONS || 64);
 function wrk(url) {
-  const out = execFileSync('wrk', ['-t2', '-c64', `-d${secs}s`, url], { encoding: 'utf8' });
+  const out = execFileSync('wrk', ['-t2', `-c${conns}`, `-d${secs}s`, url], { encoding: 'utf8' });
   const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   if (bad) throw new Error(`wrk saw ${bad[1]} error responses on ${url}`);
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
