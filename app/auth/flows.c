@@ -14,6 +14,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/server.h"
 #include "mail/mail.h"
 #include "store/db.h"
 
@@ -110,9 +111,13 @@ int auth_limit(struct req *r, struct ratelimit *rl, const char *key)
 /* The base of links in mails: PUBLIC_URL, or this server's own address. */
 static const char *public_url(void)
 {
+	/* PUBLIC_URL when set (a proxy in front), else the address this server really listens
+	 * on, else (a command with no server) the configured one */
 	const char *u = config_str("PUBLIC_URL");
 	if (*u)
 		return u;
+	if (*server_url())
+		return server_url();
 	static char fallback[128];
 	if (!fallback[0])
 		snprintf(fallback, sizeof fallback, "http://%s", config_str("APP_LISTEN"));

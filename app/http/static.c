@@ -55,6 +55,11 @@ static const struct embed_file *find(const char *path)
 int static_serve(struct req *r)
 {
 	const struct embed_file *f = find(r->path);
+	/* the web app's own pages (/signin, /chats/…, the mailed /verify-email?token=…) are
+	 * one HTML shell: a browser asking for a page that is not a file gets it */
+	const char *accept = req_header(r, "Accept"), *last = strrchr(r->path, '/');
+	if (!f && accept && strstr(accept, "text/html") && strncmp(r->path, "/api/", 5) != 0 && !strchr(last, '.'))
+		f = find("/index.html");
 	if (!f)
 		return ERR_NOTFOUND;
 	const char *type = type_of(f->name);

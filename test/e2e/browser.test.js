@@ -1,0 +1,254 @@
+// The web app in a real browser (Debian's chromium driven by playwright-core) against the
+// real binary, a real SMTP server and the fake model server: sign up, confirm by the mailed
+// link, sign in, profile and avatar, gallery, a streamed chat reply and a stopped one, the
+// copilot, sign out; an admin disables a user whose open tab is then signed out. Every main
+// screen is checked with axe-core and photographed at desktop and phone width into
+// test/e2e/screenshots/ (or SCREENSHOT_DIR).
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startApp, request, sqlite, sleep, repoRoot } = require('./lib/app');
+const { startSmtp } = require('./lib/peers');
+const { startLlm } = require('./lib/llm');
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/lib/chromium/chromium'].find((p) => fs.existsSync(p));
+const SHOTS = process.env.SCREENSHOT_DIR || path.join(repoRoot, 'test', 'e2e', 'screenshots');
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+  '1f15c4890000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082', 'hex');
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+let smtp;
+let llm;
+let app;
+let browser;
+const cspViolations = [];
+test.before(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  smtp = await startSmtp();
+  llm = await startLlm();
+  app = await startApp({ env: { PASSWORD_ITERATIONS: '1000', SMTP_URL: smtp.url, MAIL_RETRY_MS: '100',
+    LLM_BASE_URL: llm.url, LLM_API_KEY: llm.apiKey } });
+  const { chromium } = require('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+});
+test.after(async () => {
+  if (browser) await browser.close();
+  if (app) await app.stop();
+  if (llm) await llm.stop();
+  if (smtp) smtp.stop();
+});
+
+async function newPage(width = 1280, height = 860) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  page.on('pageerror', (e) => cspViolations.push(`page error: ${e.message}`));
+  return page;
+}
+
+// axe-core on the current screen: no serious or critical violations (labels, contrast,
+// names, roles); and the screen photographed at desktop and phone width.
+async function check(page, name) {
+  await page.waitForLoadState('networkidle');
+  const result = await page.evaluate(`${axeSource}; axe.run(document, { resultTypes: ['violations'] })`);
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`), [],
+    `accessibility of ${name}`);
+  const size = page.viewportSize();
+  await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(size);
+}
+
+// Tab order reaches the main content's first control after the skip link and the navigation.
+async function tabReaches(page, selector, max = 30) {
+  await page.keyboard.press('Escape');
+  await page.locator('body').focus();
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return true;
+  }
+  return false;
+}
+
+test('a person uses the whole app from the browser', async () => {
+  const page = await newPage();
+  const email = `browser-${process.pid}@example.test`;
+  const started = Date.now();
+  await page.goto(app.url);
+  await page.getByRole('link', { name: 'Create an account' }).waitFor();
+  const tti = Date.now() - started;
+  console.log(`# first load: interactive after ${tti} ms`);
+  await check(page, 'home');
+
+  // sign up; errors show next to their field
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('Name').fill('Ada Browser');
+  await page.getByLabel('Email').fill('not-an-email');
+  await page.getByLabel('Password').fill('correct horse');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.locator('.field-error').waitFor();
+  assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+  await check(page, 'signup');
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'Your profile' }).waitFor();
+
+  // confirm the address by the mailed link
+  const mail = await smtp.waitFor((m) => m.headers.to === email);
+  const link = /https?:\/\/\S+\/verify-email\?token=[A-Za-z0-9_-]+/.exec(mail.body)[0];
+  await page.goto(link);
+  await page.getByText('Your email address is confirmed').waitFor();
+
+  // the session survives a reload
+  await page.goto(`${app.url}/profile`);
+  await page.getByRole('heading', { name: 'Your profile' }).waitFor();
+  await page.getByText(/— confirmed/).waitFor();
+
+  // profile: details, country from /countries, avatar with a preview
+  await page.getByLabel('Name').fill('Ada Lovelace');
+  await page.getByLabel('Country').selectOption('AR');
+  await page.getByLabel('Risk profile').selectOption('aggressive');
+  await page.getByLabel('Phone').fill('12');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.locator('#' + (await page.getByLabel('Phone').getAttribute('id')) + '-error').waitFor();
+  await page.getByLabel('Phone').fill('');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByText('Your profile is saved.').waitFor();
+  await page.setInputFiles('#avatar-file', { name: 'me.png', mimeType: 'image/png', buffer: PNG });
+  assert.match(await page.locator('img.avatar').getAttribute('src'), /^blob:/, 'preview before upload');
+  await page.getByRole('button', { name: 'Use as avatar' }).click();
+  await page.getByText('Your avatar is updated.').waitFor();
+  await check(page, 'profile');
+
+  // gallery: upload with progress, then the tile
+  await page.getByRole('link', { name: 'Gallery' }).click();
+  await page.getByRole('heading', { name: 'Gallery', exact: true }).waitFor();
+  await page.setInputFiles('#gallery-file', { name: 'sunset.png', mimeType: 'image/png', buffer: PNG });
+  await page.getByLabel('Caption').fill('Sunset');
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.locator('.tile', { hasText: 'Sunset' }).waitFor();
+  await check(page, 'gallery');
+
+  // chat: the reply arrives in pieces
+  llm.reset();
+  llm.next({ chunks: ['**Hello**', ' there,', ' this', ' reply', ' streams', ' in', ' pieces.'], delayMs: 250 });
+  await page.getByRole('link', { name: 'Chats' }).click();
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.getByLabel('Your message').fill('Hi!');
+  await page.getByLabel('Your message').press('Enter');
+  const reply = page.locator('.msg.assistant .text').last();
+  const seen = new Set();
+  for (let i = 0; i < 60 && !(await reply.textContent()).endsWith('pieces.'); i++) {
+    seen.add(await reply.textContent());
+    await sleep(60);
+  }
+  const partial = [...seen].filter((t) => t && !t.endsWith('pieces.'));
+  assert.ok(partial.length >= 3, `the reply grew in pieces: ${JSON.stringify(partial)}`);
+  await page.locator('.msg.assistant strong', { hasText: 'Hello' }).waitFor(); // Markdown once whole
+  await page.getByText('Reply complete.').waitFor();
+  // stop a reply midway
+  llm.next({ chunks: Array.from({ length: 40 }, (_, i) => `word${i} `), delayMs: 150 });
+  await page.getByLabel('Your message').fill('Tell me a long story');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByRole('button', { name: 'Stop' }).waitFor();
+  await sleep(700);
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByText('Reply stopped.').waitFor();
+  const chatId = new URL(page.url()).pathname.split('/')[2];
+  const token = await page.evaluate(() => localStorage.getItem('app.refresh'));
+  assert.ok(token);
+  await check(page, 'chats');
+  assert.ok(await tabReaches(page, '#composer'), 'the composer is reachable by keyboard');
+
+  // copilot (answered by the fake model, with the profile as context)
+  llm.next({ chunks: ['Diversify.'] });
+  await page.getByRole('link', { name: 'Copilot' }).click();
+  await page.getByLabel('Topic').fill('Retirement');
+  await page.getByRole('button', { name: 'New session' }).click();
+  await page.getByLabel('Your question').fill('How should I invest?');
+  await page.getByRole('button', { name: 'Ask' }).click();
+  await page.getByText('Diversify.').waitFor();
+  await page.getByRole('table').getByText('Suggested allocation (aggressive; builtin)').waitFor();
+  await check(page, 'copilot');
+
+  // the stopped reply was kept as incomplete
+  const api = async (p) => {
+    const r = await page.evaluate(async (u) => {
+      const t = await fetch('/api/v1/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: localStorage.getItem('app.refresh') }) }).then((x) => x.json());
+      localStorage.setItem('app.refresh', t.refresh_token);
+      return fetch(u, { headers: { Authorization: `Bearer ${t.access_token}` } }).then((x) => x.json());
+    }, `/api/v1${p}`);
+    return r;
+  };
+  const msgs = await api(`/chats/${chatId}/messages`);
+  assert.equal(msgs.items[msgs.items.length - 1].status, 'incomplete');
+
+  // sign out
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Create an account' }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('app.refresh')), null);
+  await page.goto(`${app.url}/signin`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  await check(page, 'signin');
+  await page.getByLabel('Password').fill('correct horse');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'New chat' }).waitFor();
+  await page.context().close();
+  assert.deepEqual(cspViolations, [], 'no Content-Security-Policy violation, no page error');
+});
+
+test('an admin disables a user; the user\'s open tab is signed out on its next request', async () => {
+  const victim = await newPage();
+  await victim.goto(`${app.url}/signup`);
+  const email = `victim-${process.pid}@example.test`;
+  await victim.getByLabel('Name').fill('Vic Tim');
+  await victim.getByLabel('Email').fill(email);
+  await victim.getByLabel('Password').fill('correct horse');
+  await victim.getByRole('button', { name: 'Create account' }).click();
+  await victim.getByRole('heading', { name: 'Your profile' }).waitFor();
+
+  const admin = await newPage();
+  const adminEmail = `admin-${process.pid}@example.test`;
+  const r = await request(`${app.url}/api/v1/auth/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: adminEmail, password: 'correct horse', name: 'Ad Min' }) });
+  sqlite(path.join(app.dataDir, 'app.db'), `UPDATE users SET role = 'admin' WHERE id = '${r.json.user.id}'`);
+  await admin.goto(`${app.url}/signin`);
+  await admin.getByLabel('Email').fill(adminEmail);
+  await admin.getByLabel('Password').fill('correct horse');
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.getByRole('link', { name: 'Admin' }).click();
+  await admin.getByRole('heading', { name: 'People' }).waitFor();
+  await admin.getByLabel('Search people').fill(email);
+  await admin.getByRole('button', { name: 'Search' }).click();
+  await admin.getByLabel(`Disable ${email}`).check();
+  await admin.getByText(/disabled\./).waitFor();
+  await check(admin, 'admin');
+
+  await victim.getByRole('link', { name: 'Gallery' }).click();
+  await victim.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await victim.getByText('Your session ended').waitFor();
+  assert.equal(await victim.evaluate(() => localStorage.getItem('app.refresh')), null);
+  assert.deepEqual(cspViolations, []);
+});
+
+test('the first load of / is small', async () => {
+  const page = await newPage();
+  let bytes = 0;
+  page.on('response', async (res) => {
+    try { bytes += (await res.body()).length; } catch { /* redirects have none */ }
+  });
+  await page.goto(app.url);
+  await page.waitForLoadState('networkidle');
+  console.log(`# first load of /: ${bytes} bytes over ${'HTTP'} (uncompressed)`);
+  assert.ok(bytes < 300 * 1024, `${bytes} bytes`);
+  await page.context().close();
+});

@@ -1,0 +1,71 @@
+// A small, safe Markdown renderer for model replies: it builds DOM nodes and sets only
+// text, so nothing in a reply can become HTML. Supports paragraphs, # headings, - and 1.
+// lists, ``` code blocks, `code`, **bold**, *italic* and [links](https://…) (http and https
+// only, opened without a referrer).
+import { h } from './dom.js';
+
+const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+\*\*)|(\*[^*\n]+\*)|(\[[^\]\n]+\]\((https?:\/\/[^\s)]+)\))/;
+
+function inline(text) {
+  const out = [];
+  let rest = text;
+  for (let m = INLINE.exec(rest); m; m = INLINE.exec(rest)) {
+    if (m.index) out.push(rest.slice(0, m.index));
+    const t = m[0];
+    if (m[1]) out.push(h('code', {}, t.slice(1, -1)));
+    else if (m[2]) out.push(h('strong', {}, inline(t.slice(2, -2))));
+    else if (m[3]) out.push(h('em', {}, inline(t.slice(1, -1))));
+    else {
+      const label = t.slice(1, t.indexOf(']('));
+      out.push(h('a', { href: m[5], rel: 'noopener noreferrer nofollow', target: '_blank' }, label));
+    }
+    rest = rest.slice(m.index + t.length);
+  }
+  if (rest) out.push(rest);
+  return out;
+}
+
+export function markdown(text) {
+  const root = document.createDocumentFragment();
+  const lines = String(text).replace(/\r\n?/g, '\n').split('\n');
+  let para = [];
+  let list = null;
+  const flush = () => {
+    if (para.length) root.append(h('p', {}, inline(para.join(' '))));
+    para = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.startsWith('```')) {
+      flush();
+      list = null;
+      const code = [];
+      for (i++; i < lines.length && !lines[i].startsWith('```'); i++) code.push(lines[i]);
+      root.append(h('pre', {}, h('code', {}, code.join('\n'))));
+      continue;
+    }
+    const heading = /^(#{1,3})\s+(.*)$/.exec(line);
+    const item = /^\s*(?:[-*]|(\d+)\.)\s+(.*)$/.exec(line);
+    if (heading) {
+      flush();
+      list = null;
+      root.append(h(`h${heading[1].length + 2}`, {}, inline(heading[2])));
+    } else if (item) {
+      flush();
+      const tag = item[1] ? 'ol' : 'ul';
+      if (!list || list.tagName.toLowerCase() !== tag) {
+        list = h(tag);
+        root.append(list);
+      }
+      list.append(h('li', {}, inline(item[2])));
+    } else if (!line.trim()) {
+      flush();
+      list = null;
+    } else {
+      list = null;
+      para.push(line.trim());
+    }
+  }
+  flush();
+  return root;
+}

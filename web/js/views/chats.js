@@ -1,0 +1,129 @@
+// Chats with the assistant: a list, and one chat whose replies appear word by word as they
+// stream; Stop cancels a reply (what came is kept). Replies are rendered as safe Markdown.
+import { api, stream } from '../api.js';
+import { busy, clear, empty, field, h, loading, toast, values, when } from '../dom.js';
+import { markdown } from '../markdown.js';
+
+function bubble(m) {
+  const body = h('div', { class: 'text' });
+  if (m.role === 'assistant') body.append(markdown(m.content));
+  else body.textContent = m.content;
+  return h('li', { class: `msg ${m.role}`, dataset: { id: m.id || '' } },
+    h('p', { class: 'who' }, m.role === 'user' ? 'You' : 'Assistant',
+      m.status === 'incomplete' ? h('span', { class: 'chip' }, 'stopped') : null),
+    body);
+}
+
+export async function render(main, { params, go }) {
+  const list = h('ul', { class: 'chat-list', 'aria-label': 'Your chats' });
+  const side = h('aside', { class: 'side', 'aria-label': 'Chats' },
+    h('button', { type: 'button', class: 'button', onclick: async () => {
+      const c = await api('/chats', { method: 'POST', body: {} });
+      go(`/chats/${c.id}`);
+    } }, 'New chat'), list);
+  const pane = h('section', { class: 'chat-pane', 'aria-label': 'Conversation' });
+  main.append(h('h1', { class: 'sr-only-sm' }, 'Chats'), h('div', { class: 'chat' }, side, pane));
+
+  const chats = await api('/chats?limit=100');
+  for (const c of chats.items) {
+    list.append(h('li', {}, h('a', { href: `/chats/${c.id}`, 'aria-current': c.id === params.id ? 'page' : undefined },
+      c.title || 'New chat', h('span', { class: 'small muted' }, when(c.updated_at)))));
+  }
+  if (!chats.items.length) list.append(h('li', {}, empty('No chats yet.')));
+  if (!params.id) {
+    pane.append(empty('Choose a chat, or start a new one.'));
+    return null;
+  }
+
+  const chat = await api(`/chats/${params.id}`);
+  const title = h('h2', { id: 'chat-title' }, chat.title || 'New chat');
+  const log = h('ol', { class: 'messages', 'aria-labelledby': 'chat-title' });
+  const live = h('p', { class: 'sr-only', role: 'status', 'aria-live': 'polite' });
+  const input = h('textarea', { id: 'composer', name: 'content', rows: 3, required: true, maxlength: 32000,
+    placeholder: 'Ask anything… (Enter sends, Shift+Enter adds a line)' });
+  const send = h('button', { class: 'button', type: 'submit' }, 'Send');
+  const stop = h('button', { class: 'button secondary', type: 'button', hidden: true }, 'Stop');
+  const composer = h('form', { class: 'composer', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'composer', class: 'sr-only' }, 'Your message'), input), send, stop);
+  const rename = h('form', { class: 'inline-form', hidden: true, novalidate: true },
+    field('Chat title', { name: 'title', value: chat.title, maxlength: 200 }),
+    h('button', { class: 'button small', type: 'submit' }, 'Save'));
+  const tools = h('div', { class: 'toolbar' },
+    h('button', { type: 'button', class: 'button secondary small', onclick: () => { rename.hidden = !rename.hidden; if (!rename.hidden) rename.querySelector('input').focus(); } }, 'Rename'),
+    h('button', { type: 'button', class: 'button secondary small', onclick: async () => {
+      await api(`/chats/${chat.id}`, { method: 'DELETE' });
+      toast('Chat archived.');
+      go('/chats');
+    } }, 'Archive'));
+  rename.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(rename, async () => {
+      const c = await api(`/chats/${chat.id}`, { method: 'PUT', body: { title: values(rename).title } });
+      title.textContent = c.title || 'New chat';
+      rename.hidden = true;
+    });
+  });
+  pane.append(h('div', { class: 'chat-head' }, title, tools), rename, log, live, composer);
+
+  log.append(loading('Loading messages…'));
+  const msgs = await api(`/chats/${chat.id}/messages?limit=200`);
+  clear(log);
+  for (const m of msgs.items) log.append(bubble(m));
+  if (!msgs.items.length) log.append(h('li', { class: 'hint-item' }, empty('Say hello to start.')));
+
+  let controller = null;
+  composer.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const content = input.value.trim();
+    if (!content || controller) return;
+    const hint = log.querySelector('.hint-item');
+    if (hint) hint.remove();
+    log.append(bubble({ role: 'user', content }));
+    const reply = bubble({ role: 'assistant', content: '' });
+    const text = reply.querySelector('.text');
+    text.classList.add('streaming');
+    reply.setAttribute('aria-busy', 'true');
+    log.append(reply);
+    input.value = '';
+    controller = new AbortController();
+    send.disabled = true;
+    stop.hidden = false;
+    let whole = '';
+    let ended = 'stopped';
+    busy(composer, async () => {
+      try {
+        await stream(`/chats/${chat.id}/messages`, { content }, (name, data) => {
+          if (name === 'delta') {
+            whole += data.text;
+            text.textContent = whole; // plain while it streams; Markdown once whole
+            reply.scrollIntoView({ block: 'end' });
+          } else if (name === 'done') {
+            ended = 'done';
+          } else if (name === 'error') {
+            ended = 'error';
+            throw Object.assign(new Error(data.message), { code: data.code });
+          }
+        }, controller.signal);
+      } catch (err) {
+        if (err.name !== 'AbortError') throw err;
+      } finally {
+        clear(text).append(markdown(whole));
+        text.classList.remove('streaming');
+        reply.removeAttribute('aria-busy');
+        if (ended !== 'done') reply.querySelector('.who').append(h('span', { class: 'chip' }, 'stopped'));
+        live.textContent = ended === 'done' ? 'Reply complete.' : 'Reply stopped.';
+        controller = null;
+        send.disabled = false;
+        stop.hidden = true;
+        input.focus();
+        if (!chat.title) api(`/chats/${chat.id}`).then((c) => { chat.title = c.title; title.textContent = c.title || 'New chat'; }).catch(() => {});
+      }
+    });
+  });
+  stop.addEventListener('click', () => { if (controller) controller.abort(); });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); composer.requestSubmit(); }
+  });
+  input.focus();
+  return () => { if (controller) controller.abort(); };
+}
