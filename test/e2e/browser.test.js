@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startApp, request, sqlite, sleep, repoRoot } = require('./lib/app');
-const { startSmtp } = require('./lib/peers');
+const { startSmtp, startSms } = require('./lib/peers');
 const { startLlm } = require('./lib/llm');
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/lib/chromium/chromium'].find((p) => fs.existsSync(p));
@@ -53,10 +53,14 @@ async function newPage(width = 1280, height = 860) {
 // names, roles); and the screen photographed at desktop and phone width.
 async function check(page, name) {
   await page.waitForLoadState('networkidle');
-  const result = await page.evaluate(`${axeSource}; axe.run(document, { resultTypes: ['violations'] })`);
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`), [],
-    `accessibility of ${name}`);
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    const result = await page.evaluate(`${axeSource}; axe.run(document, { resultTypes: ['violations'] })`);
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`), [],
+      `accessibility of ${name} (${colorScheme})`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
   const size = page.viewportSize();
   await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
@@ -220,7 +224,7 @@ test('an admin disables a user; the user\'s open tab is signed out on its next r
   const adminEmail = `admin-${process.pid}@example.test`;
   const r = await request(`${app.url}/api/v1/auth/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ email: adminEmail, password: 'correct horse', name: 'Ad Min' }) });
-  sqlite(path.join(app.dataDir, 'app.db'), `UPDATE users SET role = 'admin' WHERE id = '${r.json.user.id}'`);
+  assert.equal(sqlite(path.join(app.dataDir, 'app.db'), `UPDATE users SET role = 'admin' WHERE id = '${r.json.user.id}'`).code, 0, 'made an admin');
   await admin.goto(`${app.url}/signin`);
   await admin.getByLabel('Email').fill(adminEmail);
   await admin.getByLabel('Password').fill('correct horse');
@@ -237,6 +241,49 @@ test('an admin disables a user; the user\'s open tab is signed out on its next r
   await victim.getByRole('heading', { name: 'Sign in' }).waitFor();
   await victim.getByText('Your session ended').waitFor();
   assert.equal(await victim.evaluate(() => localStorage.getItem('app.refresh')), null);
+  assert.deepEqual(cspViolations, []);
+});
+
+test('a forgotten password is reset from the mailed link; a phone number signs in with a texted code', async (t) => {
+  const page = await newPage(390, 844);
+  const email = `forgot-${process.pid}@example.test`;
+  const r = await request(`${app.url}/api/v1/auth/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password: 'old password', name: 'For Got' }) });
+  assert.equal(r.status, 201);
+  await page.goto(`${app.url}/signin`);
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send me a link' }).click();
+  await page.getByText('a link to set a new password is on its way').waitFor();
+  const mail = await smtp.waitFor((m) => m.headers.to === email && /reset-password/.test(m.body));
+  const link = /https?:\/\/\S+\/reset-password\?token=[A-Za-z0-9_-]+/.exec(mail.body)[0];
+  await page.goto(link);
+  await page.getByLabel('New password').fill('brand new password');
+  await page.getByRole('button', { name: 'Set the password' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('brand new password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'New chat' }).waitFor();
+  await page.context().close();
+
+  const sms = await startSms();
+  t.after(() => sms.stop());
+  const a = await startApp({ t, env: { PASSWORD_ITERATIONS: '1000', SMS_URL: sms.url, SMS_ACCOUNT: sms.account,
+    SMS_TOKEN: sms.token, SMS_FROM: '+15550000000', MAIL_RETRY_MS: '100' } });
+  const p2 = await newPage();
+  await p2.goto(`${a.url}/signin`);
+  await p2.getByRole('link', { name: 'Sign in with a code by SMS instead' }).click();
+  await p2.getByLabel('Phone number').fill('+5491122334455');
+  await p2.getByRole('button', { name: 'Send me a code' }).click();
+  const text = await sms.waitFor((m) => m.to === '+5491122334455');
+  const code = /\b(\d{6})\b/.exec(text.body)[1];
+  await p2.getByLabel('The 6-digit code').fill(code);
+  await check(p2, 'phone');
+  await p2.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await p2.getByRole('button', { name: 'New chat' }).waitFor();
+  await p2.context().close();
+  await a.stop();
   assert.deepEqual(cspViolations, []);
 });
 

@@ -288,7 +288,7 @@ test('private media is hidden (404) from others; public media is open to anyone'
   assertError(assert, await request(api(app, `/media/${pub.id}`), { method: 'DELETE', headers: auth(owner.token) }), 404, 'not_found');
   // an admin deletes anyone's media
   const admin = await register('Admin');
-  sqlite(path.join(app.dataDir, 'app.db'), `UPDATE users SET role = 'admin' WHERE id = '${admin.id}'`);
+  assert.equal(sqlite(path.join(app.dataDir, 'app.db'), `UPDATE users SET role = 'admin' WHERE id = '${admin.id}'`).code, 0, 'made an admin');
   assert.equal((await request(api(app, `/media/${m.id}`), { method: 'DELETE', headers: auth(admin.token) })).status, 204);
   assertError(assert, await getMedia(m.id, owner.token), 404, 'not_found');
 });

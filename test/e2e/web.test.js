@@ -52,6 +52,26 @@ describe('web front end and API document', () => {
     assert.ok(seen > 0, 'the pages reference their assets by absolute path');
   });
 
+  test('scripts and styles live under /assets/<hash>/ and may be cached for a year; pages revalidate', async () => {
+    const html = (await request(`${app.url}/`)).text;
+    const m = /src="\/assets\/([0-9a-f]{16})\/js\/app\.js"/.exec(html);
+    assert.ok(m, 'the page names its script under a hashed path');
+    const asset = await request(`${app.url}/assets/${m[1]}/js/app.js`);
+    assert.equal(asset.status, 200);
+    assert.equal(header(asset, 'cache-control'), 'public, max-age=31536000, immutable');
+    assert.match(header(asset, 'content-type'), /^text\/javascript/);
+    // modules import each other relatively, so they stay under the same hashed path
+    assert.equal((await request(`${app.url}/assets/${m[1]}/js/api.js`)).status, 200);
+    const stale = await request(`${app.url}/assets/0123456789abcdef/js/app.js`);
+    assert.equal(stale.status, 200);
+    assert.equal(header(stale, 'cache-control'), 'no-cache', 'another build\'s hash is not kept');
+    assert.equal(header(await request(`${app.url}/`), 'cache-control'), 'no-cache');
+    const shell = await request(`${app.url}/chats/some-id`, { headers: { Accept: 'text/html' } });
+    assert.equal(shell.status, 200, 'app pages are the HTML shell');
+    assert.match(shell.text, /\/assets\/[0-9a-f]{16}\/js\/app\.js/);
+    assert.equal((await request(`${app.url}/chats/some-id`)).status, 404, 'but not for API clients');
+  });
+
   test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of the system routes', async () => {
     const r = await request(`${app.url}/api/v1/openapi.json`);
     assert.equal(r.status, 200);

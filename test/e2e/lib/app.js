@@ -242,9 +242,10 @@ function runCliAsync(args, opts = {}) {
   });
 }
 
-// The sqlite3 command-line shell on a database file; throws if it is not installed.
+// The sqlite3 command-line shell on a database file (waiting up to 10 s for the server's
+// writes, as the server waits for others'); throws if it is not installed.
 function sqlite(file, sql) {
-  const r = spawnSync('sqlite3', [file, sql], { encoding: 'utf8', timeout: 20000 });
+  const r = spawnSync('sqlite3', ['-cmd', '.timeout 10000', file, sql], { encoding: 'utf8', timeout: 20000 });
   if (r.error && r.error.code === 'ENOENT') {
     throw new Error('the sqlite3 command-line shell is needed (apt-get install -y sqlite3)');
   }
