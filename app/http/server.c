@@ -5,11 +5,16 @@
 
 #include <arpa/inet.h>
 #include <civetweb.h>
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +40,8 @@ static char *cors; /* ",origin1,origin2," for whole-item search */
 static unsigned long long request_prefix;
 static atomic_ullong request_seq;
 static bool cors_any;
+/* REQUEST_TIMEOUT_MS, also the longest a file send waits for the peer */
+static int request_timeout_ms = 30000;
 
 static const char *reason(int status)
 {
@@ -332,16 +339,94 @@ static void send_response(struct req *r)
 	buf_free(&h);
 }
 
+static int port_of(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)a)->sin6_port)
+	                                : ntohs(((const struct sockaddr_in *)a)->sin_port);
+}
+
+/* fd is the socket of the connection ri describes: the same two ports and peer address. */
+static bool is_conn_socket(int fd, const struct mg_request_info *ri)
+{
+	struct sockaddr_storage a;
+	socklen_t n = sizeof a;
+	if (getsockname(fd, (struct sockaddr *)&a, &n) != 0 || port_of(&a) != ri->server_port)
+		return false;
+	n = sizeof a;
+	if (getpeername(fd, (struct sockaddr *)&a, &n) != 0 || port_of(&a) != ri->remote_port)
+		return false;
+	char ip[INET6_ADDRSTRLEN];
+	const void *addr = a.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&a)->sin6_addr
+	                                           : (const void *)&((struct sockaddr_in *)&a)->sin_addr;
+	return inet_ntop(a.ss_family, addr, ip, sizeof ip) && strcmp(ip, ri->remote_addr) == 0;
+}
+
+/* The connection's plain-TCP socket, or -1 (TLS, or not found). civetweb 1.15 has no
+ * accessor: the first file sent on a connection finds it among the open descriptors by its
+ * addresses, the connection keeps it (civetweb clears that slot for each new connection),
+ * and every later use checks it again. */
+static int conn_socket(struct req *r)
+{
+	const struct mg_request_info *ri = mg_get_request_info(r->conn);
+	if (ri->is_ssl)
+		return -1;
+	intptr_t kept = (intptr_t)ri->conn_data;
+	if (kept > 0)
+		return is_conn_socket((int)kept - 1, ri) ? (int)kept - 1 : -1;
+	DIR *d = opendir("/proc/self/fd");
+	int found = -1;
+	for (struct dirent *e = d ? readdir(d) : NULL; e && found < 0; e = readdir(d)) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd != dirfd(d) && is_conn_socket(fd, ri))
+			found = fd;
+	}
+	if (d)
+		closedir(d);
+	if (found >= 0)
+		mg_set_user_connection_data(r->conn, (void *)(intptr_t)(found + 1));
+	return found;
+}
+
+/* Head and body straight to the socket: the head corked (MSG_MORE) so it leaves with the
+ * first pages, the pages by sendfile(2) with the exact length (a longer count makes the
+ * kernel hold the last segment back, waiting for more). False when nothing could be sent. */
+static bool send_direct(struct req *r, int sock, const struct buf *head, int fd, long long offset, long long length)
+{
+	size_t off = 0;
+	int64_t deadline = time_mono_us() + (int64_t)request_timeout_ms * 1000;
+	while (off < head->len) {
+		ssize_t n = send(sock, head->ptr + off, head->len - off, MSG_MORE | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		struct pollfd p = {.fd = sock, .events = POLLOUT};
+		if (n == 0 || (errno != EAGAIN && errno != EINTR) || time_mono_us() > deadline || poll(&p, 1, 1000) < 0)
+			return off > 0;
+	}
+	r->bytes_sent = head->len;
+	while (length > 0) {
+		off_t at = (off_t)offset;
+		ssize_t n = sendfile(sock, fd, &at, (size_t)(length < (1LL << 30) ? length : (1LL << 30)));
+		if (n > 0) {
+			offset += n;
+			length -= n;
+			r->bytes_sent += (size_t)n;
+			continue;
+		}
+		struct pollfd p = {.fd = sock, .events = POLLOUT};
+		if (n == 0 || (errno != EAGAIN && errno != EINTR) || time_mono_us() > deadline || poll(&p, 1, 1000) < 0)
+			break; /* the peer left or stalled, or the file shrank: the response is short */
+	}
+	return true;
+}
+
 int res_file(struct req *r, int status, const char *content_type, const char *path,
              long long offset, long long length)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return ERR_NOTFOUND;
-	}
 	r->status = status;
 	r->content_type = content_type;
 	struct buf h = BUF_INIT(65536 + 1024);
@@ -353,20 +438,15 @@ int res_file(struct req *r, int status, const char *content_type, const char *pa
 	/* from here on the response is ours: no error body can follow a sent head */
 	r->written = true;
 	bool body = strcmp(r->method, "HEAD") != 0 && status != 304 && length > 0;
-	if (mg_write(r->conn, h.ptr, h.len) > 0) {
+	int sock = body ? conn_socket(r) : -1;
+	if ((sock < 0 || !send_direct(r, sock, &h, fd, offset, length)) && mg_write(r->conn, h.ptr, h.len) > 0) {
 		r->bytes_sent = h.len;
-		if (body && offset == 0 && length == (long long)st.st_size) {
-			/* the whole file: civetweb hands it to sendfile(2) on plain HTTP */
-			body = false;
-			if (mg_send_file_body(r->conn, path) >= 0)
-				r->bytes_sent += (size_t)length;
-		}
 		char chunk[64 * 1024];
-		while (body && length > 0) {
+		while (body && length > 0) { /* TLS: the bytes must pass through it */
 			size_t want = length < (long long)sizeof chunk ? (size_t)length : sizeof chunk;
 			ssize_t got = pread(fd, chunk, want, offset);
 			if (got <= 0 || mg_write(r->conn, chunk, (size_t)got) <= 0)
-				break; /* the peer left, or the file shrank: the length we promised is short */
+				break;
 			offset += got;
 			length -= got;
 			r->bytes_sent += (size_t)got;
@@ -525,6 +605,7 @@ int server_start(const struct server_opts *o, struct buf *msg)
 	char threads[16], timeout[16];
 	snprintf(threads, sizeof threads, "%d", o->threads);
 	snprintf(timeout, sizeof timeout, "%d", o->request_timeout_ms);
+	request_timeout_ms = o->request_timeout_ms;
 	if (listen_spec(o->listen, o->tls_pem != NULL, &ports)) {
 		buf_free(&ports);
 		return ERR_TOOBIG;

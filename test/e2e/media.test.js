@@ -406,6 +406,52 @@ test('kill -9 during an upload leaves no row, and the restart sweeps the tempora
   await b.stop();
 });
 
+test('over HTTPS (where bytes cannot bypass TLS) downloads and ranges are the same bytes', async (t) => {
+  const a = await startApp({ t, tls: true, env: FAST });
+  const ca = fs.readFileSync(path.join(a.dataDir, 'tls', 'cert.pem'));
+  const tlsOptions = { ca, rejectUnauthorized: true };
+  const reg = await rawRequest(`${a.url}/api/v1/auth/register`, { method: 'POST', tlsOptions,
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'tls@example.test', password: 'correct horse', name: 'T' }) });
+  assert.equal(reg.status, 201, reg.text);
+  const data = crypto.randomBytes(3 * 1024 * 1024 + 17);
+  const f = form([{ name: 'file', filename: 'big.bin', data }, { name: 'visibility', data: 'public' }]);
+  const up = await rawRequest(`${a.url}/api/v1/media`, { method: 'POST', tlsOptions, body: f.body, timeout: 30000,
+    headers: { Authorization: `Bearer ${reg.json.access_token}`, 'Content-Type': f.type, 'Content-Length': f.body.length } });
+  assert.equal(up.status, 201, up.text);
+  const whole = await rawRequest(`${a.url}/api/v1/media/${up.json.id}`, { tlsOptions, timeout: 30000 });
+  assert.equal(whole.status, 200);
+  assert.ok(whole.body.equals(data));
+  const part = await rawRequest(`${a.url}/api/v1/media/${up.json.id}`, { tlsOptions, headers: { Range: 'bytes=1000000-1000099' } });
+  assert.equal(part.status, 206);
+  assert.ok(part.body.equals(data.subarray(1000000, 1000100)));
+  await a.stop();
+});
+
+test('many downloads on one keep-alive connection, whole and ranged, stay in step', async () => {
+  const me = await register();
+  const data = crypto.randomBytes(300000);
+  const m = await uploadOk(me.token, data, { visibility: 'public' });
+  const agent = new (require('node:http').Agent)({ keepAlive: true, maxSockets: 1 });
+  const get = (headers) => new Promise((resolve, reject) => {
+    const req = require('node:http').get(`${app.url}/api/v1/media/${m.id}`, { agent, headers }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(parts), socket: req.socket }));
+    });
+    req.on('error', reject);
+  });
+  let socket = null;
+  for (let i = 0; i < 20; i++) {
+    const ranged = i % 3 === 1;
+    const r = await get(ranged ? { Range: `bytes=${i}-${i + 999}` } : {});
+    assert.equal(r.status, ranged ? 206 : 200);
+    assert.ok(r.body.equals(ranged ? data.subarray(i, i + 1000) : data), `response ${i}`);
+    socket = socket || r.socket;
+    assert.equal(r.socket, socket, 'the same connection');
+  }
+  agent.destroy();
+});
+
 test('the OpenAPI document describes the upload as multipart', async () => {
   const doc = (await request(api(app, '/openapi.json'))).json;
   assert.ok(doc.paths['/api/v1/media'].post.requestBody.content['multipart/form-data']);
