@@ -15,6 +15,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { startLlm } = require('../e2e/lib/llm');
+const { sseReader } = require('../e2e/lib/sse');
 
 const build = path.resolve(process.argv[2] || 'build');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'app-bench-chat-'));
@@ -53,22 +54,15 @@ function stream(port, token, chatId, content) {
     const req = http.request({ host: '127.0.0.1', port, path: `/api/v1/chats/${chatId}/messages`, method: 'POST', agent: false,
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' } }, (res) => {
       out.status = res.statusCode;
-      let pending = '';
+      const feed = sseReader();
       res.setEncoding('utf8');
       res.on('data', (d) => {
-        pending += d;
-        let i;
-        while ((i = pending.indexOf('\n\n')) >= 0) {
-          const block = pending.slice(0, i);
-          pending = pending.slice(i + 2);
-          const ev = /^event: (\w+)/m.exec(block);
-          const data = /^data: (.*)$/m.exec(block);
-          if (!ev || !data) continue;
-          if (ev[1] === 'delta') {
+        for (const ev of feed(d)) {
+          if (ev.event === 'delta') {
             out.deltas.push(performance.now());
-            out.text += JSON.parse(data[1]).text;
-          } else if (ev[1] === 'done' || ev[1] === 'error') {
-            out.end = ev[1];
+            out.text += ev.data.text;
+          } else if (ev.event === 'done' || ev.event === 'error') {
+            out.end = ev.event;
           }
         }
       });

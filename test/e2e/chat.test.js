@@ -8,6 +8,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const { startApp, request, assertError, sleep } = require('./lib/app');
 const { startLlm } = require('./lib/llm');
+const { sseReader } = require('./lib/sse');
 
 const FAST = { PASSWORD_ITERATIONS: '1000', LLM_BREAKER_FAILURES: '1000', LLM_RETRIES: '1' };
 let llm;
@@ -49,22 +50,11 @@ function sse(url, { method = 'GET', headers = {}, body } = {}) {
   const first = new Promise((r) => { firstResolve = r; });
   const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent: false,
     headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
-    let pending = '';
+    const feed = sseReader();
     res.setEncoding('utf8');
     res.on('data', (d) => {
-      pending += d;
-      let i;
-      while ((i = pending.indexOf('\n\n')) >= 0) {
-        const block = pending.slice(0, i);
-        pending = pending.slice(i + 2);
-        const ev = { event: 'message', data: '', at: Date.now() };
-        const data = [];
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) ev.event = line.slice(7);
-          else if (line.startsWith('data: ')) data.push(line.slice(6));
-        }
-        if (!data.length) continue; // comments (heartbeats)
-        ev.data = JSON.parse(data.join('\n'));
+      for (const ev of feed(d)) {
+        ev.at = Date.now();
         events.push(ev);
         if (ev.event === 'delta') firstResolve(ev);
       }
