@@ -2,6 +2,7 @@
  * contents: parse flags, open the data directory, migrate, register the domains' route
  * tables, serve until SIGINT/SIGTERM, drain, close. */
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -242,7 +243,7 @@ static int serve(const char *data, struct buf *msg)
 	if (metrics_init() || system_metrics() ||
 	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth))
 		return fail("out of memory", msg);
-	if (system_boot(msg) || mail_recover() || media_init(data, msg) || llm_init())
+	if (system_boot(msg) || mail_recover() || media_init(data, msg))
 		return fail("cannot start", msg);
 
 	char *pem = NULL;
@@ -258,12 +259,22 @@ static int serve(const char *data, struct buf *msg)
 		.request_timeout_ms = (int)config_int("REQUEST_TIMEOUT_MS"),
 		.cors_origins = config_str("CORS_ORIGINS"),
 	};
-	if (log_start() != 0 || mail_start() != 0)
+	/* libcurl's global state, once, before any thread that calls out (outbox, model calls) */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		free(pem);
+		return fail("cannot set up libcurl", msg);
+	}
+	if (log_start() != 0 || mail_start() != 0) {
+		free(pem);
+		log_stop();
+		curl_global_cleanup();
 		return fail("cannot start the logger or the outbox", msg);
+	}
 	int rc = server_start(&o, msg);
 	free(pem);
 	if (rc) {
 		mail_stop();
+		curl_global_cleanup();
 		log_stop();
 		return fail("cannot start the server", msg);
 	}
@@ -281,7 +292,7 @@ static int serve(const char *data, struct buf *msg)
 	server_stop();
 	mail_stop();
 	media_shutdown();
-	llm_shutdown();
+	curl_global_cleanup();
 	log_stop();
 	return 0;
 }

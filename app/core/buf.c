@@ -25,9 +25,16 @@ void buf_free(struct buf *b)
 
 void buf_reset(struct buf *b)
 {
-	b->len = 0;
+	buf_truncate(b, 0);
+}
+
+void buf_truncate(struct buf *b, size_t len)
+{
+	if (len > b->len)
+		return;
+	b->len = len;
 	if (b->ptr)
-		b->ptr[0] = '\0';
+		b->ptr[len] = '\0';
 }
 
 int buf_reserve(struct buf *b, size_t n)

@@ -22,6 +22,8 @@ void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 /* Empties the buffer but keeps its memory for reuse. */
 void buf_reset(struct buf *b);
+/* Drops what was added after the first len bytes (len <= b->len). */
+void buf_truncate(struct buf *b, size_t len);
 WUR int buf_add(struct buf *b, const void *p, size_t n);
 WUR int buf_adds(struct buf *b, const char *s);
 WUR int buf_addc(struct buf *b, char c);

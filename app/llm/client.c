@@ -31,19 +31,10 @@ struct stream {
 	int64_t last_byte_us;
 };
 
-bool llm_configured(void)
+/* Whether a real model is configured (else the demo responder answers). */
+static bool configured(void)
 {
 	return *config_str("LLM_BASE_URL") != '\0';
-}
-
-int llm_init(void)
-{
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : ERR_NOMEM;
-}
-
-void llm_shutdown(void)
-{
-	curl_global_cleanup();
 }
 
 void llm_fail(struct llm_result *res, enum llm_status status, const char *code, const char *message)
@@ -238,7 +229,7 @@ void llm_complete(const struct llm_call *c, struct llm_result *res)
 {
 	memset(res, 0, sizeof *res);
 	res->prompt_tokens = res->completion_tokens = -1;
-	if (!llm_configured()) {
+	if (!configured()) {
 		llm_demo(c, res);
 		return;
 	}

@@ -48,13 +48,9 @@ struct llm_result {
 	char message[256];   /* for errors: what went wrong, never a key or a body */
 };
 
-/* After config_load. */
-WUR int llm_init(void);
-void llm_shutdown(void);
-/* Runs the call to its end; *res says how it ended. Blocks the calling thread. */
+/* Runs the call to its end; *res says how it ended. Blocks the calling thread. After
+ * libcurl's global set-up (main). */
 void llm_complete(const struct llm_call *c, struct llm_result *res);
-/* Whether a real model is configured (else the demo responder answers). */
-bool llm_configured(void);
 
 /* ---- the SSE reader (exposed for unit tests) ----------------------------------------- */
 /* Server-Sent Events as bytes arrive in any pieces: each complete event's data (its data:

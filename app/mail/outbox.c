@@ -282,8 +282,6 @@ static void *worker_main(void *arg)
 
 int mail_start(void)
 {
-	if (send_init() != 0)
-		return ERR_NOMEM;
 	stopping = false;
 	if (pthread_create(&worker, NULL, worker_main, NULL) != 0)
 		return ERR_NOMEM;
@@ -301,5 +299,4 @@ void mail_stop(void)
 	pthread_mutex_unlock(&lock);
 	pthread_join(worker, NULL);
 	running = false;
-	send_cleanup();
 }

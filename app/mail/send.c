@@ -13,16 +13,6 @@
 #define CONNECT_TIMEOUT_MS 10000L
 #define TOTAL_TIMEOUT_MS 60000L
 
-int send_init(void)
-{
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : ERR_NOMEM;
-}
-
-void send_cleanup(void)
-{
-	curl_global_cleanup();
-}
-
 struct upload {
 	const char *p;
 	size_t left;

@@ -5,8 +5,6 @@
 
 #include "core/buf.h"
 
-WUR int send_init(void);
-void send_cleanup(void);
 /* 0 when the server accepted the message; otherwise the reason is in err. */
 int send_email(const char *id, const char *to, const char *subject, const char *body, struct buf *err);
 int send_sms(const char *to, const char *body, struct buf *err);

@@ -53,17 +53,16 @@ struct mp_part {
 	char filename[256]; /* as sent, may be empty or hostile: only for display */
 	bool has_filename;
 };
-/* Reads r's body; NULL (with *rc ERR_INVAL) when content_type is not multipart/form-data
- * with a usable boundary, or ERR_NOMEM. */
-struct mp *mp_open(struct req *r, const char *content_type, int *rc);
+/* Reads r's body, at most limit bytes of it; NULL (with *rc ERR_INVAL) when content_type is
+ * not multipart/form-data with a usable boundary, or ERR_NOMEM. */
+struct mp *mp_open(struct req *r, const char *content_type, long long limit, int *rc);
 /* 1 and the next part's headers, 0 after the last part, ERR_INVAL when the body is
- * malformed or ends early. Skips what is left of the current part. */
+ * malformed or ends early, ERR_TOOBIG past the limit. Skips what is left of the current
+ * part. */
 int mp_next(struct mp *m, struct mp_part *p);
 /* The next bytes of the current part: > 0 bytes at *data (valid until the next call),
- * 0 at its end, ERR_INVAL when the body ends early. */
+ * 0 at its end, ERR_INVAL when the body ends early, ERR_TOOBIG past the limit. */
 int mp_read(struct mp *m, const unsigned char **data);
-/* Bytes of the body read so far. */
-long long mp_consumed(const struct mp *m);
 void mp_close(struct mp *m);
 
 /* ---- handlers ----------------------------------------------------------------------- */

@@ -19,7 +19,7 @@ struct mp {
 	size_t pos, end; /* unread bytes are buf[pos..end) */
 	bool in_body;    /* inside a part (or the preamble): the next delimiter ends it */
 	bool done;       /* the close delimiter was read */
-	long long consumed;
+	long long consumed, limit;
 	unsigned char buf[MP_BUF];
 };
 
@@ -47,7 +47,7 @@ static int boundary_of(const char *ct, char *out)
 	return ERR_INVAL;
 }
 
-struct mp *mp_open(struct req *r, const char *content_type, int *rc)
+struct mp *mp_open(struct req *r, const char *content_type, long long limit, int *rc)
 {
 	char boundary[BOUNDARY_MAX + 1];
 	if ((*rc = boundary_of(content_type, boundary)) != 0)
@@ -66,6 +66,7 @@ struct mp *mp_open(struct req *r, const char *content_type, int *rc)
 	m->in_body = true;
 	m->done = false;
 	m->consumed = 0;
+	m->limit = limit;
 	return m;
 }
 
@@ -74,13 +75,8 @@ void mp_close(struct mp *m)
 	free(m);
 }
 
-long long mp_consumed(const struct mp *m)
-{
-	return m->consumed;
-}
-
 /* Moves the unread bytes to the front and reads more: > 0 bytes added, 0 at the end of
- * the body (or when the buffer is full), < 0 on a read error. */
+ * the body (or when the buffer is full), ERR_TOOBIG past the limit, < 0 on a read error. */
 static int fill(struct mp *m)
 {
 	if (m->pos > 0) {
@@ -95,7 +91,7 @@ static int fill(struct mp *m)
 		m->end += (size_t)got;
 		m->consumed += got;
 	}
-	return got;
+	return m->consumed > m->limit ? ERR_TOOBIG : got;
 }
 
 /* Index of the delimiter in buf[pos..end), or end when it is not there whole. */
@@ -131,8 +127,9 @@ int mp_read(struct mp *m, const unsigned char **data)
 			m->pos = safe;
 			return n;
 		}
-		if (fill(m) <= 0)
-			return ERR_INVAL; /* the body ended inside a part */
+		int got = fill(m);
+		if (got <= 0)
+			return got == ERR_TOOBIG ? got : ERR_INVAL; /* or the body ended inside a part */
 	}
 }
 
@@ -226,7 +223,10 @@ int mp_next(struct mp *m, struct mp_part *p)
 			m->in_body = true;
 			return 1;
 		}
-		if (avail > MP_HEADERS_MAX || fill(m) <= 0)
+		if (avail > MP_HEADERS_MAX)
 			return ERR_INVAL;
+		int got = fill(m);
+		if (got <= 0)
+			return got == ERR_TOOBIG ? got : ERR_INVAL;
 	}
 }

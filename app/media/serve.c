@@ -84,6 +84,7 @@ static int send_media(struct req *r, const struct media *m)
 		res_header(r, "Content-Range", cr);
 		return http_error(r, 416, "range_not_satisfiable", "the range is outside the file", NULL);
 	}
+	size_t mark = r->headers.len; /* what serve() set (CORS) stays on an error */
 	res_header(r, "ETag", etag);
 	res_header(r, "Cache-Control", strcmp(m->visibility, "public") == 0
 	                                   ? "public, max-age=31536000, immutable"
@@ -104,7 +105,7 @@ static int send_media(struct req *r, const struct media *m)
 	              : ERR_NOMEM;
 	if (rc != ERR_NOTFOUND)
 		return rc;
-	buf_reset(&r->headers);
+	buf_truncate(&r->headers, mark);
 	return http_error(r, 404, "not_found", "the file of this media is missing", NULL);
 }
 

@@ -63,6 +63,13 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* The answer to a body the reader stopped on: too large, or malformed / cut short. */
+static int body_error(struct upload *u, int rc, const char *field)
+{
+	return rc == ERR_TOOBIG ? http_error(u->r, 413, "payload_too_large", "the upload is larger than MEDIA_MAX_BYTES", NULL)
+	                        : http_error(u->r, 400, "invalid_input", "the multipart body is malformed or cut short", field);
+}
+
 /* Streams the file part to the temporary file. */
 static int take_file(struct upload *u)
 {
@@ -87,7 +94,7 @@ static int take_file(struct upload *u)
 			return http_error(r, 507, "insufficient_storage", "the upload could not be stored", NULL);
 		}
 	}
-	return n < 0 ? http_error(r, 400, "invalid_input", "the upload ended early", "file") : 0;
+	return n < 0 ? body_error(u, n, "file") : 0;
 }
 
 /* A small text field into out (at most cap - 1 bytes). */
@@ -103,7 +110,7 @@ static int take_field(struct upload *u, const char *field, char *out, size_t cap
 		len += (size_t)n;
 	}
 	out[len] = '\0';
-	return n < 0 ? http_error(u->r, 400, "invalid_input", "the upload ended early", field) : 0;
+	return n < 0 ? body_error(u, n, field) : 0;
 }
 
 /* Reads every part: the file, visibility, and (skipped) anything else. */
@@ -122,11 +129,9 @@ static int read_form(struct upload *u)
 		}
 		if (rc < 0)
 			return rc;
-		if (mp_consumed(u->mp) > u->max + FORM_OVERHEAD)
-			return http_error(u->r, 413, "payload_too_large", "the form is larger than MEDIA_MAX_BYTES", NULL);
 	}
 	if (rc < 0)
-		return http_error(u->r, 400, "invalid_input", "the multipart body is malformed or cut short", NULL);
+		return body_error(u, rc, NULL);
 	if (!u->have_file)
 		return http_error(u->r, 400, "invalid_input", "a file part named \"file\" is required", "file");
 	if (strcmp(u->visibility, "private") != 0 && strcmp(u->visibility, "public") != 0)
@@ -141,7 +146,7 @@ int media_upload(struct req *r)
 	if (declared > u.max + FORM_OVERHEAD)
 		return http_error(r, 413, "payload_too_large", "the upload is larger than MEDIA_MAX_BYTES", NULL);
 	int rc;
-	u.mp = mp_open(r, req_header(r, "Content-Type"), &rc);
+	u.mp = mp_open(r, req_header(r, "Content-Type"), u.max + FORM_OVERHEAD, &rc);
 	if (!u.mp)
 		return rc == ERR_INVAL ? http_error(r, 400, "invalid_input",
 		                                    "send multipart/form-data with a boundary", NULL)

@@ -44,6 +44,7 @@ async function newChat(token, body = {}, a = app) {
 function sse(url, { method = 'GET', headers = {}, body } = {}) {
   const u = new URL(url);
   const events = [];
+  const raw = { text: '' };
   let resolveEnd;
   const ended = new Promise((r) => { resolveEnd = r; });
   let firstResolve;
@@ -53,13 +54,14 @@ function sse(url, { method = 'GET', headers = {}, body } = {}) {
     const feed = sseReader();
     res.setEncoding('utf8');
     res.on('data', (d) => {
+      raw.text += d;
       for (const ev of feed(d)) {
         ev.at = Date.now();
         events.push(ev);
         if (ev.event === 'delta') firstResolve(ev);
       }
     });
-    res.on('end', () => resolveEnd({ status: res.statusCode, headers: res.headers, events }));
+    res.on('end', () => resolveEnd({ status: res.statusCode, headers: res.headers, events, raw: raw.text }));
     res.on('error', () => resolveEnd({ status: res.statusCode, headers: res.headers, events, aborted: true }));
   });
   req.on('error', () => resolveEnd({ status: 0, events, aborted: true }));
@@ -122,6 +124,7 @@ test('a streamed reply: deltas arrive before the model finishes and add up to th
   const done = r.events[r.events.length - 1];
   assert.equal(done.event, 'done');
   assert.deepEqual(done.data.usage, { prompt_tokens: 21, completion_tokens: 4 });
+  assert.match(r.raw, /^:\n/m, 'comment lines keep the stream alive while the model is silent');
   const stored = await messages(chat.id, me.token);
   assert.equal(stored.length, 2);
   assert.equal(stored[0].role, 'user');
@@ -279,6 +282,31 @@ test('a silent model times out (LLM_IDLE_TIMEOUT_MS), and repeated failures open
   const before = llm.requests.length;
   assertError(assert, await call(a, 'POST', `/chats/${chat.id}/messages`, me.token, { content: 'third' }), 503, 'llm_unavailable');
   assert.equal(llm.requests.length, before, 'the open breaker did not call the model');
+  await a.stop();
+});
+
+test('replies in progress are capped below APP_THREADS: one more gets 503 at once, the rest of the API answers', async (t) => {
+  const a = await startApp({ t, env: { ...FAST, APP_THREADS: '8', LLM_BASE_URL: llm.url, LLM_API_KEY: llm.apiKey } });
+  const me = await register(a);
+  llm.reset();
+  llm.setDefault({ chunks: Array.from({ length: 30 }, (_, i) => `s${i} `), delayMs: 200 });
+  const streams = [];
+  try {
+    for (let i = 0; i < 4; i++) { // 8 threads minus a reserve of 4
+      const c = await newChat(me.token, {}, a);
+      const s = post(c.id, me.token, `stream ${i}`, a);
+      streams.push(s);
+      await s.firstDelta;
+    }
+    const c = await newChat(me.token, {}, a);
+    const r = await call(a, 'POST', `/chats/${c.id}/messages`, me.token, { content: 'one too many' });
+    assertError(assert, r, 503, 'unavailable');
+    assert.ok(r.headers.get('retry-after'));
+    assert.equal((await request(`${a.url}/health`)).status, 200);
+  } finally {
+    for (const s of streams) s.destroy();
+    llm.setDefault({ chunks: ['Hello', ', ', 'world', '!'] });
+  }
   await a.stop();
 });
 

@@ -181,6 +181,14 @@ test('an upload over MEDIA_MAX_BYTES is refused with 413 and leaves no file', as
     method: 'POST', chunks, headers: { ...auth(me.token), 'Content-Type': f.type }, timeout: 30000,
   });
   assertError(assert, c, 413, 'payload_too_large');
+  // a huge field that is not the file counts against the limit too
+  const g = form([{ name: 'note', data: big }, { name: 'file', filename: 'small.bin', data: 'x' }]);
+  const gchunks = [];
+  for (let i = 0; i < g.body.length; i += 1 << 20) gchunks.push(g.body.subarray(i, i + (1 << 20)));
+  const gr = await rawRequest(api(app, '/media'), {
+    method: 'POST', chunks: gchunks, headers: { ...auth(me.token), 'Content-Type': g.type }, timeout: 30000,
+  });
+  assertError(assert, gr, 413, 'payload_too_large');
   assert.deepEqual(storedFiles(app.dataDir), before);
   assert.deepEqual(tmpFiles(app.dataDir), []);
   assert.equal((await request(`${app.url}/health`)).status, 200);
@@ -404,6 +412,20 @@ test('kill -9 during an upload leaves no row, and the restart sweeps the tempora
   assert.deepEqual(storedFiles(dataDir), []);
   assert.match(b.stderr(), /removed unfinished uploads/);
   await b.stop();
+});
+
+test('a media row whose file is gone answers 404 without caching headers, keeping CORS', async (t) => {
+  const a = await startApp({ t, env: { ...FAST, CORS_ORIGINS: 'http://web.test' } });
+  const me = await register('Cors', a);
+  const m = await uploadOk(me.token, crypto.randomBytes(1000), { visibility: 'public', a });
+  fs.unlinkSync(path.join(a.dataDir, 'media', m.path));
+  const r = await rawRequest(`${a.url}/api/v1/media/${m.id}`, { headers: { Origin: 'http://web.test' } });
+  assertError(assert, r, 404, 'not_found');
+  assert.equal(r.headers['access-control-allow-origin'], 'http://web.test');
+  assert.equal(r.headers.etag, undefined);
+  assert.equal(r.headers['content-disposition'], undefined);
+  assert.notEqual(r.headers['cache-control'], 'public, max-age=31536000, immutable');
+  await a.stop();
 });
 
 test('over HTTPS (where bytes cannot bypass TLS) downloads and ranges are the same bytes', async (t) => {

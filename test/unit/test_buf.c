@@ -30,6 +30,14 @@ static void test_buf(void)
 	buf_reset(&b);
 	CHECK(buf_add(&b, "\0x", 2) == 0 && b.len == 2);
 	buf_free(&b);
+	/* truncating keeps the first bytes and the NUL; a length past the end changes nothing */
+	CHECK(buf_adds(&b, "keep|drop") == 0);
+	buf_truncate(&b, 4);
+	CHECK(b.len == 4 && strcmp(buf_str(&b), "keep") == 0);
+	buf_truncate(&b, 99);
+	CHECK(b.len == 4 && strcmp(buf_str(&b), "keep") == 0);
+	CHECK(buf_adds(&b, "!") == 0 && strcmp(buf_str(&b), "keep!") == 0);
+	buf_free(&b);
 	p = buf_take(&b, &n);
 	CHECK(p && n == 0 && p[0] == '\0');
 	free(p);
