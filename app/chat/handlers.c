@@ -12,8 +12,8 @@
 
 static const char sql_list[] =
 	"SELECT id, owner_id, title, model, system_prompt, archived_at, created_at, updated_at FROM chats"
-	" WHERE owner_id = ?1 AND (archived_at IS NOT NULL) = ?2 AND (?3 IS NULL OR id < ?3)"
-	" ORDER BY id DESC LIMIT ?4";
+	" WHERE owner_id = ?1 AND (?2 IS NULL OR id < ?2) AND (archived_at IS NOT NULL) = ?4"
+	" ORDER BY id DESC LIMIT ?3";
 static const char sql_update[] =
 	"UPDATE chats SET title = coalesce(?3, title),"
 	" model = CASE WHEN ?4 THEN ?5 ELSE model END,"
@@ -52,18 +52,12 @@ static void chat_row(struct jw *w, sqlite3_stmt *st, void *ctx)
 int chats_list(struct req *r)
 {
 	int limit;
-	const char *cursor, *archived = req_query(r, "archived");
-	int rc = req_page(r, &limit, &cursor);
+	const char *archived = req_query(r, "archived");
+	sqlite3_stmt *st;
+	int rc = req_owned_page(r, sql_list, r->user_id, &limit, &st);
 	if (rc)
 		return rc;
-	sqlite3_stmt *st = db_prep(sql_list);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, r->user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, archived && strcmp(archived, "true") == 0);
-	if (cursor)
-		sqlite3_bind_text(st, 3, cursor, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, limit + 1);
+	sqlite3_bind_int(st, 4, archived && strcmp(archived, "true") == 0);
 	return res_rows(r, st, limit, chat_row, NULL);
 }
 

@@ -88,18 +88,9 @@ static void session_row(struct jw *w, sqlite3_stmt *st, void *ctx)
 int sessions_list(struct req *r)
 {
 	int limit;
-	const char *cursor;
-	int rc = req_page(r, &limit, &cursor);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = db_prep(sql_list);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, r->user_id, -1, SQLITE_STATIC);
-	if (cursor)
-		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, limit + 1);
-	return res_rows(r, st, limit, session_row, NULL);
+	sqlite3_stmt *st;
+	int rc = req_owned_page(r, sql_list, r->user_id, &limit, &st);
+	return rc ? rc : res_rows(r, st, limit, session_row, NULL);
 }
 
 int sessions_get(struct req *r)

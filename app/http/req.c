@@ -207,6 +207,23 @@ bool req_etag_match(const struct req *r, const char *etag)
 	return false;
 }
 
+int req_owned_page(struct req *r, const char *sql, const char *owner, int *limit, struct sqlite3_stmt **out)
+{
+	const char *cursor;
+	int rc = req_page(r, limit, &cursor);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = db_prep(sql);
+	if (!st)
+		return ERR_DB;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	if (cursor)
+		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, *limit + 1);
+	*out = st;
+	return 0;
+}
+
 int res_rows(struct req *r, struct sqlite3_stmt *st, int limit,
              void (*row)(struct jw *w, struct sqlite3_stmt *st, void *ctx), void *ctx)
 {

@@ -80,6 +80,10 @@ int req_page(struct req *r, int *limit, const char **cursor);
 bool req_etag_match(const struct req *r, const char *etag);
 
 struct sqlite3_stmt;
+/* A page of owner's rows: reads ?limit and ?cursor and prepares sql with ?1 bound to owner,
+ * ?2 to the cursor (NULL for the first page) and ?3 to limit + 1; further parameters are
+ * the caller's. 0, a negative value already answered (bad paging), or ERR_DB. */
+int req_owned_page(struct req *r, const char *sql, const char *owner, int *limit, struct sqlite3_stmt **out);
 /* Answers 200 {"items":[...],"next_cursor"} from st, a bound statement selecting up to
  * limit + 1 rows whose first column is the page cursor: row() writes each item. st is done
  * afterwards. */

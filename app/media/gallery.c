@@ -14,8 +14,8 @@ static const char sql_page[] =
 	"SELECT g.id, g.caption, g.created_at, m.id, m.owner_id, m.sha256, m.size, m.content_type,"
 	" m.original_name, m.visibility, m.created_at"
 	" FROM gallery_items g JOIN media m ON m.id = g.media_id"
-	" WHERE g.owner_id = ?1 AND (?2 IS NULL OR g.id < ?2) AND (?3 OR m.visibility = 'public')"
-	" ORDER BY g.id DESC LIMIT ?4";
+	" WHERE g.owner_id = ?1 AND (?2 IS NULL OR g.id < ?2) AND (?4 OR m.visibility = 'public')"
+	" ORDER BY g.id DESC LIMIT ?3";
 static const char sql_contact[] = "SELECT 1 FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
 static const char sql_add[] =
 	"INSERT INTO gallery_items(id, owner_id, media_id, caption, created_at) VALUES(?1, ?2, ?3, ?4, ?5)";
@@ -48,18 +48,11 @@ static void item_row(struct jw *w, sqlite3_stmt *st, void *ctx)
 static int page(struct req *r, const char *owner, bool all)
 {
 	int limit;
-	const char *cursor;
-	int rc = req_page(r, &limit, &cursor);
+	sqlite3_stmt *st;
+	int rc = req_owned_page(r, sql_page, owner, &limit, &st);
 	if (rc)
 		return rc;
-	sqlite3_stmt *st = db_prep(sql_page);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	if (cursor)
-		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, all);
-	sqlite3_bind_int(st, 4, limit + 1);
+	sqlite3_bind_int(st, 4, all);
 	return res_rows(r, st, limit, item_row, NULL);
 }
 

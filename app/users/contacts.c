@@ -17,18 +17,9 @@ static const char sql_remove[] = "DELETE FROM contacts WHERE owner_id = ?1 AND c
 int contacts_list(struct req *r)
 {
 	int limit;
-	const char *cursor;
-	int rc = req_page(r, &limit, &cursor);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = db_prep(sql_list);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, r->user_id, -1, SQLITE_STATIC);
-	if (cursor)
-		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, limit + 1);
-	return users_page(r, st, limit, false);
+	sqlite3_stmt *st;
+	int rc = req_owned_page(r, sql_list, r->user_id, &limit, &st);
+	return rc ? rc : users_page(r, st, limit, false);
 }
 
 int contacts_add(struct req *r)
