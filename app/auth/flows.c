@@ -54,7 +54,7 @@ static int kdf_enter(struct req *r)
 	until.tv_sec += KDF_WAIT_S;
 	if (!kdf_ready || sem_timedwait(&kdf_slots, &until) != 0) {
 		res_header(r, "Retry-After", "5");
-		return http_error(r, 503, "unavailable", "too many sign-ins at once; try again shortly", NULL);
+		return http_error(r, E_UNAVAILABLE, "too many sign-ins at once; try again shortly", NULL);
 	}
 	return 0;
 }
@@ -66,7 +66,7 @@ int auth_hash(struct req *r, const char *password, struct buf *out)
 		return rc;
 	rc = password_hash(password, strlen(password), (unsigned)config_int("PASSWORD_ITERATIONS"), out);
 	sem_post(&kdf_slots);
-	return rc ? http_error(r, 500, "internal", "the password could not be hashed", NULL) : 0;
+	return rc ? http_error(r, E_INTERNAL, "the password could not be hashed", NULL) : 0;
 }
 
 int auth_verify_password(struct req *r, const char *password, const char *stored, bool *ok, bool *rehash)
@@ -83,7 +83,7 @@ int auth_verify_password(struct req *r, const char *password, const char *stored
 	if (!real)
 		*ok = false;
 	if (rc && rc != ERR_INVAL)
-		return http_error(r, 500, "internal", "the password could not be checked", NULL);
+		return http_error(r, E_INTERNAL, "the password could not be checked", NULL);
 	return 0;
 }
 
@@ -93,7 +93,7 @@ int auth_check_password(struct req *r, const char *password, const char *field)
 	for (const unsigned char *p = (const unsigned char *)password; *p; p++)
 		chars += (*p & 0xc0) != 0x80; /* count code points, not bytes */
 	if (chars < 8)
-		return http_error(r, 400, "invalid_input", "the password needs at least 8 characters", field);
+		return http_error(r, E_INVALID_INPUT, "the password needs at least 8 characters", field);
 	return 0;
 }
 
@@ -105,7 +105,7 @@ int auth_limit(struct req *r, struct ratelimit *rl, const char *key)
 	char s[16];
 	snprintf(s, sizeof s, "%d", retry);
 	res_header(r, "Retry-After", s);
-	return http_error(r, 429, "rate_limited", "too many attempts; wait before trying again", NULL);
+	return http_error(r, E_RATE_LIMITED, "too many attempts; wait before trying again", NULL);
 }
 
 /* The base of links in mails: PUBLIC_URL, or this server's own address. */
@@ -169,7 +169,7 @@ int auth_mail_link(struct req *r, const struct user *u, const char *purpose, int
 	buf_free(&token);
 	buf_free(&body);
 	if (rc)
-		return r ? http_error(r, 500, "internal", "the message could not be queued", NULL) : rc;
+		return r ? http_error(r, E_INTERNAL, "the message could not be queued", NULL) : rc;
 	return 0;
 }
 
@@ -185,7 +185,7 @@ int register_post(struct req *r)
 	    (rc = req_str(r, body, "name", true, 100, &name)))
 		return rc;
 	if (!users_email_ok(email))
-		return http_error(r, 400, "invalid_input", "that is not an email address", "email");
+		return http_error(r, E_INVALID_INPUT, "that is not an email address", "email");
 	if ((rc = auth_check_password(r, password, "password")) || (rc = auth_limit(r, rl_register_ip, r->remote_ip)))
 		return rc;
 	struct buf hash = BUF_INIT(256);
@@ -200,7 +200,7 @@ int register_post(struct req *r)
 	rc = users_create(email, NULL, buf_str(&hash), name, "user", id);
 	if (rc == ERR_EXISTS) {
 		db_rollback();
-		rc = http_error(r, 409, "conflict", "an account with that email exists", "email");
+		rc = http_error(r, E_CONFLICT, "an account with that email exists", "email");
 		goto out;
 	}
 	if (!rc)
@@ -242,9 +242,9 @@ int login_post(struct req *r)
 	if ((rc = auth_verify_password(r, password, found ? u.password_hash : NULL, &ok, &rehash)))
 		return rc;
 	if (!ok || !found)
-		return http_error(r, 401, "unauthorized", "wrong email or password", NULL);
+		return http_error(r, E_UNAUTHORIZED, "wrong email or password", NULL);
 	if (u.disabled)
-		return http_error(r, 401, "unauthorized", "this account is disabled", NULL);
+		return http_error(r, E_UNAUTHORIZED, "this account is disabled", NULL);
 	ratelimit_reset(rl_login_account, account, strlen(account));
 	struct buf hash = BUF_INIT(256);
 	if (rehash && auth_hash(r, password, &hash) == 0 && users_set_password(u.id, buf_str(&hash)) == 0)
@@ -280,7 +280,7 @@ static int use_link(struct req *r, const char *token, const char *want, char use
 	}
 	db_done(st);
 	if (step != SQLITE_ROW || !strstr(want, purpose) || !purpose[0])
-		return http_error(r, 400, "invalid_input", "this link is not valid, already used, or expired", "token");
+		return http_error(r, E_INVALID_INPUT, "this link is not valid, already used, or expired", "token");
 	st = db_prep(sql_link_use);
 	if (!st)
 		return ERR_DB;
@@ -292,7 +292,7 @@ static int use_link(struct req *r, const char *token, const char *want, char use
 	if (step != SQLITE_DONE)
 		return db_fail("link use");
 	if (!changed)
-		return http_error(r, 400, "invalid_input", "this link was already used", "token");
+		return http_error(r, E_INVALID_INPUT, "this link was already used", "token");
 	return 0;
 }
 
@@ -384,7 +384,7 @@ int invite_post(struct req *r)
 	if (rc || (rc = req_str(r, body, "email", true, 254, &email)) || (rc = req_str(r, body, "name", true, 100, &name)))
 		return rc;
 	if (!users_email_ok(email))
-		return http_error(r, 400, "invalid_input", "that is not an email address", "email");
+		return http_error(r, E_INVALID_INPUT, "that is not an email address", "email");
 	char id[UUID_STR_LEN];
 	struct user u;
 	if ((rc = db_begin()))
@@ -392,7 +392,7 @@ int invite_post(struct req *r)
 	rc = users_create(email, NULL, NULL, name, "user", id);
 	if (rc == ERR_EXISTS) {
 		db_rollback();
-		return http_error(r, 409, "conflict", "an account with that email exists", "email");
+		return http_error(r, E_CONFLICT, "an account with that email exists", "email");
 	}
 	if (!rc)
 		rc = users_by_id(&r->arena, id, &u);

@@ -54,7 +54,7 @@ static int read_phone(struct req *r, struct json **body, const char **phone)
 	if (rc || (rc = req_str(r, *body, "phone", true, 16, phone)))
 		return rc;
 	if (!users_phone_ok(*phone))
-		return http_error(r, 400, "invalid_input", "phone must be in E.164 form, e.g. +5491122334455", "phone");
+		return http_error(r, E_INVALID_INPUT, "phone must be in E.164 form, e.g. +5491122334455", "phone");
 	return 0;
 }
 
@@ -68,7 +68,7 @@ int otp_request_post(struct req *r)
 	char code[7], now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
 	unsigned char mac[32];
 	if (new_code(code) || code_mac(phone, code, mac))
-		return http_error(r, 500, "internal", "no code could be made", NULL);
+		return http_error(r, E_INTERNAL, "no code could be made", NULL);
 	int64_t now_us = time_now_us();
 	time_rfc3339(now_us, now);
 	time_rfc3339(now_us + OTP_TTL_S * 1000000LL, exp);
@@ -113,7 +113,7 @@ int otp_request_post(struct req *r)
 
 static int wrong_code(struct req *r)
 {
-	return http_error(r, 401, "unauthorized", "wrong or expired code", "code");
+	return http_error(r, E_UNAUTHORIZED, "wrong or expired code", "code");
 }
 
 int otp_verify_post(struct req *r)
@@ -169,7 +169,7 @@ int otp_verify_post(struct req *r)
 	if (created && (rc = users_create(NULL, phone, NULL, "", "user", id)) == 0)
 		rc = users_by_id(&r->arena, id, &u);
 	if (!rc && u.disabled)
-		rc = http_error(r, 401, "unauthorized", "this account is disabled", NULL);
+		rc = http_error(r, E_UNAUTHORIZED, "this account is disabled", NULL);
 	if (!rc)
 		rc = auth_issue(r, created ? 201 : 200, &u, NULL);
 	if (!rc)

@@ -73,7 +73,8 @@ static const struct route routes[] = {
 	 "Sign in with the code; the first sign-in creates the account", otp_verify_schema, tokens_schema, 200, NULL},
 };
 
-const struct route_table auth_routes = ROUTE_TABLE("auth", routes);
+const struct route_table auth_routes = ROUTE_TABLE("auth", routes,
+						   "Sign-up, sign-in (password or phone code), tokens, email verification, password reset, invitations");
 
 struct ratelimit *rl_login_ip, *rl_login_account, *rl_register_ip, *rl_otp_ip, *rl_otp_phone,
 	*rl_verify_ip, *rl_verify_phone, *rl_reset_ip, *rl_reset_account;

@@ -33,7 +33,7 @@ int auth_new_token(struct req *r, char **token, unsigned char hash[32])
 	struct buf b = BUF_INIT(128);
 	if (crypto_token(&b, 32) != 0) {
 		buf_free(&b);
-		return http_error(r, 500, "internal", "no randomness", NULL);
+		return http_error(r, E_INTERNAL, "no randomness", NULL);
 	}
 	crypto_sha256(b.ptr, b.len, hash);
 	*token = arena_strndup(&r->arena, b.ptr, b.len);
@@ -84,7 +84,7 @@ int auth_issue(struct req *r, int status, const struct user *u, const char *fami
 	struct buf jwt = BUF_INIT(4096);
 	if (!key || jwt_sign(&c, key, klen, &jwt) != 0) {
 		buf_free(&jwt);
-		return http_error(r, 500, "internal", "the access token could not be signed", NULL);
+		return http_error(r, E_INTERNAL, "the access token could not be signed", NULL);
 	}
 	struct jw w;
 	res_json(r, status, &w);
@@ -128,7 +128,7 @@ static int revoke_family(const char *family, const char *now)
 
 static int bad_refresh(struct req *r)
 {
-	return http_error(r, 401, "unauthorized", "the refresh token is not valid", "refresh_token");
+	return http_error(r, E_UNAUTHORIZED, "the refresh token is not valid", "refresh_token");
 }
 
 /* The refresh token in the body, hashed. */
@@ -188,7 +188,7 @@ int refresh_post(struct req *r)
 		/* a used token came back: someone holds a copy. End the whole sign-in. */
 		rc = revoke_family(row.family, now);
 		if (!rc && (rc = db_commit()) == 0)
-			return http_error(r, 401, "unauthorized",
+			return http_error(r, E_UNAUTHORIZED,
 			                  "this refresh token was already used; the session is signed out",
 			                  "refresh_token");
 	}
@@ -279,26 +279,26 @@ static int authenticate(struct req *r, enum route_access need)
 	 * access log never records query strings) */
 	const char *q = !h && strcmp(r->method, "GET") == 0 ? req_query(r, "access_token") : NULL;
 	if (!q && (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]))
-		return http_error(r, 401, "unauthorized", "sign in first: Authorization: Bearer <token>", NULL);
+		return http_error(r, E_UNAUTHORIZED, "sign in first: Authorization: Bearer <token>", NULL);
 	const char *token = q ? q : h + 7;
 	size_t klen;
 	const unsigned char *key = datadir_key(&klen);
 	struct jwt_claims c;
 	int rc = verify_cached(token, key, klen, time(NULL), &c);
 	if (rc == JWT_EXPIRED)
-		return http_error(r, 401, "unauthorized", "the access token has expired; refresh it", NULL);
+		return http_error(r, E_UNAUTHORIZED, "the access token has expired; refresh it", NULL);
 	if (rc)
-		return http_error(r, 401, "unauthorized", "the access token is not valid", NULL);
+		return http_error(r, E_UNAUTHORIZED, "the access token is not valid", NULL);
 	/* the current row, not the token's claims: a role change or a disable counts at once */
 	struct user *u = arena_alloc(&r->arena, sizeof *u);
 	rc = u ? users_by_id(&r->arena, c.sub, u) : ERR_NOMEM;
 	if (rc == ERR_NOTFOUND || (!rc && u->disabled))
-		return http_error(r, 401, "unauthorized", "this account is disabled or gone", NULL);
+		return http_error(r, E_UNAUTHORIZED, "this account is disabled or gone", NULL);
 	if (rc)
-		return http_error(r, 503, "unavailable", "the account could not be checked", NULL);
+		return http_error(r, E_UNAVAILABLE, "the account could not be checked", NULL);
 	bool admin = strcmp(u->role, "admin") == 0;
 	if ((need == ACCESS_ADMIN && !admin) || (need == ACCESS_AGENT && !admin && strcmp(u->role, "agent") != 0))
-		return http_error(r, 403, "forbidden", "your role does not allow this", NULL);
+		return http_error(r, E_FORBIDDEN, "your role does not allow this", NULL);
 	r->user_id = u->id;
 	r->user_role = u->role;
 	r->user = u;

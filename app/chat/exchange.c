@@ -80,11 +80,6 @@ static int on_tick(void *ctx)
 	return t->gone;
 }
 
-static int http_status(enum llm_status s)
-{
-	return s == LLM_UNAVAILABLE ? 503 : s == LLM_TIMEOUT ? 504 : 502;
-}
-
 /* Starts an event's JSON object in b. */
 static void event_begin(struct buf *b, struct jw *w)
 {
@@ -122,7 +117,7 @@ static void send_end_event(struct turn *t, const struct llm_result *res, const s
 		jw_obj_end(&w);
 		jw_kbool(&w, "demo", res->demo);
 	} else {
-		jw_kstr(&w, "code", res->code);
+		jw_kstr(&w, "code", http_err_info(res->code)->code);
 		jw_kstr(&w, "message", res->message);
 		jw_kstr(&w, "message_id", reply ? reply->id : NULL); /* the partial reply, kept */
 	}
@@ -137,11 +132,11 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 int chat_exchange(struct req *r, const struct chat *c, const char *content, enum reply_mode mode)
 {
 	if (c->archived_at)
-		return http_error(r, 409, "conflict", "this chat is archived; unarchive it to continue", NULL);
+		return http_error(r, E_CONFLICT, "this chat is archived; unarchive it to continue", NULL);
 	if (atomic_fetch_add(&turns, 1) >= turns_max()) {
 		atomic_fetch_sub(&turns, 1);
 		res_header(r, "Retry-After", "5");
-		return http_error(r, 503, "unavailable", "too many replies are streaming; try again in a few seconds", NULL);
+		return http_error(r, E_UNAVAILABLE, "too many replies are streaming; try again in a few seconds", NULL);
 	}
 	int rc = exchange(r, c, content, mode);
 	atomic_fetch_sub(&turns, 1);
@@ -155,7 +150,7 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 	int rc = chat_msg_insert(&r->arena, r->user_id, &user);
 	if (rc == ERR_BUSY) {
 		res_header(r, "Retry-After", "3600");
-		return http_error(r, 429, "quota_exceeded", "today's chat messages are used up (CHAT_DAILY_LIMIT)", NULL);
+		return http_error(r, E_QUOTA_EXCEEDED, "today's chat messages are used up (CHAT_DAILY_LIMIT)", NULL);
 	}
 	struct llm_msg *history = NULL;
 	size_t n = 0;
@@ -194,7 +189,7 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 	if (stored || res.status == LLM_OK)
 		(void)chat_touch(c->id, content);
 	if (res.status != LLM_OK && res.status != LLM_CANCELLED)
-		log_warn("chat reply failed", "code", res.code, NULL);
+		log_warn("chat reply failed", "code", http_err_info(res.code)->code, NULL);
 
 	if (mode == REPLY_SSE) {
 		if (!t.gone) {
@@ -206,7 +201,7 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 	}
 	if (res.status != LLM_OK) {
 		buf_free(&t.reply);
-		return http_error(r, http_status(res.status), res.code, res.message, NULL);
+		return http_error(r, res.code, res.message, NULL);
 	}
 	struct jw w;
 	res_json(r, mode == REPLY_COMPAT ? 200 : 201, &w);

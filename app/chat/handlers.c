@@ -29,7 +29,7 @@ static const char sql_messages[] =
 
 static int not_found(struct req *r)
 {
-	return http_error(r, 404, "not_found", "no such chat", NULL);
+	return http_error(r, E_NOT_FOUND, "no such chat", NULL);
 }
 
 /* The chat named by {id} if it is the caller's; answers 404 otherwise. */
@@ -116,7 +116,7 @@ int chats_update(struct req *r)
 	    (rc = req_bool(r, body, "archived", &has_archived, &archived)))
 		return rc;
 	if (present[0] && !v[0])
-		return http_error(r, 400, "invalid_input", "title must be a string", "title");
+		return http_error(r, E_INVALID_INPUT, "title must be a string", "title");
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
 	sqlite3_stmt *st = db_prep(sql_update);
@@ -206,7 +206,7 @@ static int content_of(struct req *r, const char *field, const char **out)
 	int rc = req_object(r, &body);
 	if (rc || (rc = req_str(r, body, field, true, CHAT_CONTENT_MAX, out)))
 		return rc;
-	return **out ? 0 : http_error(r, 400, "invalid_input", "the message is empty", field);
+	return **out ? 0 : http_error(r, E_INVALID_INPUT, "the message is empty", field);
 }
 
 static bool wants_sse(struct req *r)
@@ -234,7 +234,7 @@ int stream_get(struct req *r)
 		return rc;
 	const char *content = req_query(r, "message");
 	if (!content || !*content || strlen(content) > CHAT_CONTENT_MAX || utf8_check(content, strlen(content)))
-		return http_error(r, 400, "invalid_input", "message must be 1 to 32000 bytes of UTF-8", "message");
+		return http_error(r, E_INVALID_INPUT, "message must be 1 to 32000 bytes of UTF-8", "message");
 	return chat_exchange(r, &c, content, REPLY_SSE);
 }
 

@@ -55,4 +55,5 @@ static const struct route routes[] = {
 	 "Compatibility (older clients' path): as /api/v1/asistente/start", compat_schema, compat_reply, 200, NULL},
 };
 
-const struct route_table chat_routes = ROUTE_TABLE("chat", routes);
+const struct route_table chat_routes = ROUTE_TABLE("chat", routes,
+						   "LLM chats, their messages, and replies streamed over Server-Sent Events");

@@ -28,7 +28,7 @@ static const char system_prompt[] =
 static int load(struct req *r, struct session *s)
 {
 	int rc = session_owned(&r->arena, req_param(r, "id"), r->user_id, s);
-	return rc == ERR_NOTFOUND ? http_error(r, 404, "not_found", "no such copilot session", NULL) : rc;
+	return rc == ERR_NOTFOUND ? http_error(r, E_NOT_FOUND, "no such copilot session", NULL) : rc;
 }
 
 /* The caller's profile as the RAG service expects it: name, country, locale, finance. */
@@ -158,15 +158,14 @@ static int answer(struct req *r, struct session *s, struct detail *d)
 			llm_complete(&call, &res);
 			source = res.demo ? "demo" : "llm";
 			if (res.status != LLM_OK) {
-				f.status = res.status == LLM_UNAVAILABLE ? 503 : res.status == LLM_TIMEOUT ? 504 : 502;
-				snprintf(f.code, sizeof f.code, "%s", res.code);
+				f.code = res.code;
 				snprintf(f.message, sizeof f.message, "%s", res.message);
 				rc = ERR_IO;
 			}
 		}
 	}
 	if (rc == ERR_IO) {
-		(void)detail_finish(d->id, NULL, NULL, f.code);
+		(void)detail_finish(d->id, NULL, NULL, http_err_info(f.code)->code);
 	} else if (!rc) {
 		rc = detail_finish(d->id, buf_str(&out), source, NULL);
 		if (!rc && !s->portfolio && portfolio_for(risk, &portfolio) == 0 &&
@@ -176,7 +175,7 @@ static int answer(struct req *r, struct session *s, struct detail *d)
 			buf_reset(&portfolio);
 	}
 	if (rc == ERR_IO)
-		rc = http_error(r, f.status, f.code, f.message, NULL);
+		rc = http_error(r, f.code, f.message, NULL);
 	else if (!rc) {
 		struct jw w;
 		res_json(r, 200, &w);
@@ -206,7 +205,7 @@ int sessions_ask(struct req *r)
 	if (rc || (rc = req_object(r, &body)) || (rc = req_str(r, body, "input", true, COPILOT_INPUT_MAX, &input)))
 		return rc;
 	if (!*input)
-		return http_error(r, 400, "invalid_input", "input is empty", "input");
+		return http_error(r, E_INVALID_INPUT, "input is empty", "input");
 	struct detail d = {.session_id = s.id, .input = input};
 	if ((rc = detail_insert(&r->arena, &d)))
 		return rc;
@@ -223,10 +222,10 @@ int details_retry(struct req *r)
 		return rc;
 	rc = detail_get(&r->arena, s.id, req_param(r, "detail_id"), &d);
 	if (rc == ERR_NOTFOUND)
-		return http_error(r, 404, "not_found", "no such exchange in this session", NULL);
+		return http_error(r, E_NOT_FOUND, "no such exchange in this session", NULL);
 	if (rc)
 		return rc;
 	if (strcmp(d.status, "answered") == 0) /* failed, or pending because a crash cut the call */
-		return http_error(r, 409, "conflict", "only a failed exchange can be retried", NULL);
+		return http_error(r, E_CONFLICT, "only a failed exchange can be retried", NULL);
 	return answer(r, &s, &d);
 }

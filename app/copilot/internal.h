@@ -34,8 +34,7 @@ int history(struct arena *a, const char *session_id, const char *before, struct 
 
 /* ---- upstream.c: the outside services --------------------------------------------------- */
 struct failure {
-	int status;       /* 502, 503 or 504 */
-	char code[32];
+	enum http_err code; /* an upstream_* error (502, 503 or 504) */
 	char message[256];
 };
 /* Asks {RAG_URL}/api/chat; out gets the answer's text. */

@@ -34,4 +34,5 @@ static const struct route routes[] = {
 	 "Ask again for an input whose call failed", NULL, answer_schema, 200, NULL},
 };
 
-const struct route_table copilot_routes = ROUTE_TABLE("copilot", routes);
+const struct route_table copilot_routes = ROUTE_TABLE("copilot", routes,
+						   "The financial-advice copilot: sessions answered by the RAG service or the model");

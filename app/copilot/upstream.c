@@ -17,10 +17,9 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
 	return buf_add(ud, p, size * n) ? 0 : size * n; /* 0 stops an answer over the limit */
 }
 
-static void fail(struct failure *f, int status, const char *code, const char *message)
+static void fail(struct failure *f, enum http_err code, const char *message)
 {
-	f->status = status;
-	snprintf(f->code, sizeof f->code, "%s", code);
+	f->code = code;
 	snprintf(f->message, sizeof f->message, "%s", message);
 }
 
@@ -33,7 +32,7 @@ static int call(const char *url, const char *body, struct buf *answer, long *sta
 	struct curl_slist *h = body ? curl_slist_append(NULL, "Content-Type: application/json") : NULL;
 	if (!c || (body && !h)) {
 		curl_easy_cleanup(c);
-		fail(f, 503, "unavailable", "out of memory for the outside call");
+		fail(f, E_UNAVAILABLE, "out of memory for the outside call");
 		return ERR_IO;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -55,19 +54,19 @@ static int call(const char *url, const char *body, struct buf *answer, long *sta
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	if (cc == CURLE_OPERATION_TIMEDOUT && *status) {
-		fail(f, 504, "upstream_timeout", "the service did not finish answering in time");
+		fail(f, E_UPSTREAM_TIMEOUT, "the service did not finish answering in time");
 		return ERR_IO;
 	}
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		fail(f, 504, "upstream_timeout", "the service did not answer in time");
+		fail(f, E_UPSTREAM_TIMEOUT, "the service did not answer in time");
 		return ERR_IO;
 	}
 	if (cc == CURLE_WRITE_ERROR) {
-		fail(f, 502, "upstream_malformed", "the service's answer is too large");
+		fail(f, E_UPSTREAM_MALFORMED, "the service's answer is too large");
 		return ERR_IO;
 	}
 	if (cc != CURLE_OK) {
-		fail(f, 503, "upstream_unavailable", "the service cannot be reached");
+		fail(f, E_UPSTREAM_UNAVAILABLE, "the service cannot be reached");
 		return ERR_IO;
 	}
 	return 0;
@@ -129,13 +128,13 @@ int rag_ask(const char *profile_json, const struct llm_msg *hist, size_t n, cons
 	long status = 0;
 	int rc = jw_finish(&w) ? ERR_NOMEM : call(url, buf_str(&body), &answer, &status, ctype, sizeof ctype, f);
 	if (rc == ERR_NOMEM)
-		fail(f, 503, "unavailable", "out of memory for the outside call");
+		fail(f, E_UNAVAILABLE, "out of memory for the outside call");
 	if (!rc && status != 200) {
-		fail(f, status == 429 || status == 503 ? 503 : 502, "upstream_error", "the advice service answered with an error");
+		fail(f, status == 429 || status == 503 ? E_UPSTREAM_UNAVAILABLE : E_UPSTREAM_ERROR, "the advice service answered with an error");
 		rc = ERR_IO;
 	}
 	if (!rc && answer_text(&answer, ctype, out) != 0) {
-		fail(f, 502, "upstream_malformed", "the advice service's answer has no text in it");
+		fail(f, E_UPSTREAM_MALFORMED, "the advice service's answer has no text in it");
 		rc = ERR_IO;
 	}
 	buf_free(&body);

@@ -41,12 +41,12 @@ int req_json(struct req *r, struct json **out)
 	if (rc == 0)
 		return 0;
 	if (rc == ERR_NOMEM)
-		return http_error(r, 413, "payload_too_large", "the request body is too complex", NULL);
+		return http_error(r, E_PAYLOAD_TOO_LARGE, "the request body is too complex", NULL);
 	const char *why = rc == ERR_TOOBIG ? "nested too deeply or too many values"
 	                                   : (err.message ? err.message : "malformed");
 	char *msg = arena_printf(&r->arena, "the body is not valid JSON: %s (at byte %zu)", why,
 	                         err.offset);
-	return http_error(r, 400, "invalid_json", msg ? msg : "the body is not valid JSON", NULL);
+	return http_error(r, E_INVALID_JSON, msg ? msg : "the body is not valid JSON", NULL);
 }
 
 int req_object(struct req *r, struct json **out)
@@ -55,14 +55,14 @@ int req_object(struct req *r, struct json **out)
 	if (rc < 0)
 		return rc;
 	if ((*out)->type != JSON_OBJECT)
-		return http_error(r, 400, "invalid_input", "the body must be a JSON object", NULL);
+		return http_error(r, E_INVALID_INPUT, "the body must be a JSON object", NULL);
 	return 0;
 }
 
 static int field_error(struct req *r, const char *name, const char *what)
 {
 	char *msg = arena_printf(&r->arena, "%s %s", name, what);
-	return http_error(r, 400, "invalid_input", msg ? msg : "invalid field", name);
+	return http_error(r, E_INVALID_INPUT, msg ? msg : "invalid field", name);
 }
 
 int req_str(struct req *r, const struct json *obj, const char *name, bool required, size_t max,
@@ -120,12 +120,12 @@ int req_page(struct req *r, int *limit, const char **cursor)
 		char *end;
 		long n = strtol(l, &end, 10);
 		if (!*l || *end || n < 1 || n > 200)
-			return http_error(r, 400, "invalid_input", "limit must be from 1 to 200", "limit");
+			return http_error(r, E_INVALID_INPUT, "limit must be from 1 to 200", "limit");
 		*limit = (int)n;
 	}
 	*cursor = req_query(r, "cursor");
 	if (*cursor && (!**cursor || strlen(*cursor) > 128))
-		return http_error(r, 400, "invalid_input", "cursor is not valid", "cursor");
+		return http_error(r, E_INVALID_INPUT, "cursor is not valid", "cursor");
 	return 0;
 }
 
@@ -143,7 +143,7 @@ struct jw *res_json(struct req *r, int status, struct jw *w)
 int res_end(struct req *r, struct jw *w)
 {
 	if (jw_finish(w) != 0)
-		return http_error(r, 500, "internal", "the response could not be built", NULL);
+		return http_error(r, E_INTERNAL, "the response could not be built", NULL);
 	return 0;
 }
 
@@ -153,7 +153,7 @@ int res_body(struct req *r, int status, const char *content_type, const void *da
 	r->content_type = content_type;
 	buf_reset(&r->out);
 	if (buf_add(&r->out, data, n))
-		return http_error(r, 500, "internal", "response too large", NULL);
+		return http_error(r, E_INTERNAL, "response too large", NULL);
 	return 0;
 }
 
@@ -170,9 +170,24 @@ void res_header(struct req *r, const char *name, const char *value)
 		r->broken = true;
 }
 
-int http_error(struct req *r, int status, const char *code, const char *message,
-               const char *field)
+static const struct http_err_info err_table[] = {
+#define HTTP_ERR_ROW(e, status, code, meaning) [e] = {status, code, meaning},
+	HTTP_ERRORS(HTTP_ERR_ROW)
+#undef HTTP_ERR_ROW
+};
+
+const struct http_err_info *http_err_info(enum http_err e)
 {
+	return (unsigned)e < HTTP_ERR_COUNT ? &err_table[e] : &err_table[E_INTERNAL];
+}
+
+int http_error(struct req *r, enum http_err e, const char *message, const char *field)
+{
+	const struct http_err_info *info = http_err_info(e);
+	const char *code = info->code;
+	int status = info->status;
+	if (!message)
+		message = info->meaning;
 	struct jw w;
 	res_json(r, status, &w);
 	jw_obj(&w);

@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "http/errors.h"
 #include "http/route.h"
 
 struct mg_connection;
@@ -117,9 +118,9 @@ int res_stream_start(struct req *r, int status, const char *content_type);
 int res_stream_write(struct req *r, const void *data, size_t n);
 void res_stream_end(struct req *r);
 
-/* Records an error response {"error":{"code","message","field"}} and returns a negative
- * value for the handler to return. field may be NULL. */
-int http_error(struct req *r, int status, const char *code, const char *message,
-               const char *field);
+/* Records the error response {"error":{"code","message","field"}} of e (its status and code
+ * from the one table, http/errors.h) and returns a negative value for the handler to return.
+ * message NULL says the table's meaning; field may be NULL. */
+int http_error(struct req *r, enum http_err e, const char *message, const char *field);
 
 #endif

@@ -40,8 +40,9 @@ struct route_table {
 	const char *domain; /* also the OpenAPI tag */
 	const struct route *routes;
 	size_t count;
+	const char *description; /* the tag's description */
 };
 
-#define ROUTE_TABLE(name, arr) {(name), (arr), sizeof(arr) / sizeof((arr)[0])}
+#define ROUTE_TABLE(name, arr, description) {(name), (arr), sizeof(arr) / sizeof((arr)[0]), (description)}
 
 #endif

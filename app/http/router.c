@@ -16,7 +16,7 @@ struct seg {
 
 struct compiled {
 	const struct route *route;
-	const char *domain;
+	const struct route_table *table;
 	int nseg;
 	struct seg segs[MAX_SEGS];
 };
@@ -54,7 +54,7 @@ int router_add(const struct route_table *t)
 			return ERR_TOOBIG;
 		struct compiled *c = &routes[nroutes];
 		c->route = &t->routes[i];
-		c->domain = t->domain;
+		c->table = t;
 		c->nseg = split(c->route->pattern, c->segs, MAX_SEGS);
 		if (c->nseg < 0)
 			return ERR_INVAL;
@@ -141,8 +141,16 @@ const struct route *router_at(size_t i, const char **domain)
 	if (i >= nroutes)
 		return NULL;
 	if (domain)
-		*domain = routes[i].domain;
+		*domain = routes[i].table->domain;
 	return routes[i].route;
+}
+
+const char *router_tag_description(const char *domain)
+{
+	for (size_t i = 0; i < nroutes; i++)
+		if (strcmp(routes[i].table->domain, domain) == 0 && routes[i].table->description)
+			return routes[i].table->description;
+	return NULL;
 }
 
 void router_reset(void)

@@ -20,6 +20,9 @@ const struct route *router_match(struct req *r, struct buf *allow);
 size_t router_count(void);
 /* The i-th route in registration order, and its table's domain. */
 const struct route *router_at(size_t i, const char **domain);
+/* The description of the first registered table of that domain (several tables may share a
+ * domain: the compat routes of every domain form one tag), or NULL. */
+const char *router_tag_description(const char *domain);
 void router_reset(void);
 
 #endif

@@ -146,19 +146,19 @@ static int read_body(struct req *r, const struct mg_request_info *ri)
 	size_t max = r->route->body_max, len = 0, cap;
 	bool known = ri->content_length >= 0;
 	if (known && (unsigned long long)ri->content_length > max)
-		return http_error(r, 413, "payload_too_large", "the request body is too large", NULL);
+		return http_error(r, E_PAYLOAD_TOO_LARGE, "the request body is too large", NULL);
 	cap = known ? (size_t)ri->content_length : (max < 4096 ? max : 4096);
 	char *body = arena_alloc(&r->arena, cap + 1);
 	for (;;) {
 		if (!body)
-			return http_error(r, 500, "internal", "out of memory for the request body", NULL);
+			return http_error(r, E_INTERNAL, "out of memory for the request body", NULL);
 		if (len == cap) {
 			if (known)
 				break;
 			if (cap == max) {
 				char probe;
 				if (mg_read(r->conn, &probe, 1) > 0)
-					return http_error(r, 413, "payload_too_large",
+					return http_error(r, E_PAYLOAD_TOO_LARGE,
 					                  "the request body is too large", NULL);
 				break;
 			}
@@ -173,7 +173,7 @@ static int read_body(struct req *r, const struct mg_request_info *ri)
 		int got = mg_read(r->conn, body + len, cap - len);
 		if (got <= 0) {
 			if (known || got < 0)
-				return http_error(r, 400, "invalid_input", "the request body ended early", NULL);
+				return http_error(r, E_INVALID_INPUT, "the request body ended early", NULL);
 			break;
 		}
 		len += (size_t)got;
@@ -215,17 +215,17 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 
 	if (atomic_load(&draining)) {
 		res_header(r, "Retry-After", "5");
-		http_error(r, 503, "unavailable", "the server is shutting down", NULL);
+		http_error(r, E_UNAVAILABLE, "the server is shutting down", NULL);
 		goto out;
 	}
 	if (!r->path) {
-		http_error(r, 400, "invalid_input", "the path has a bad %-escape or an encoded NUL", NULL);
+		http_error(r, E_INVALID_INPUT, "the path has a bad %-escape or an encoded NUL", NULL);
 		goto out;
 	}
 	r->route = router_match(r, &allow);
 	if (strcmp(r->method, "OPTIONS") == 0) {
 		if (!r->route && !allow.len) {
-			http_error(r, 404, "not_found", "no such resource", NULL);
+			http_error(r, E_NOT_FOUND, "no such resource", NULL);
 		} else {
 			/* the route matched nothing for OPTIONS itself: allow holds every method */
 			const char *methods = buf_str(&allow);
@@ -240,17 +240,17 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 	if (!r->route) {
 		if (allow.len) {
 			res_header(r, "Allow", buf_str(&allow));
-			http_error(r, 405, "method_not_allowed", "this resource does not answer that method",
+			http_error(r, E_METHOD_NOT_ALLOWED, "this resource does not answer that method",
 			           NULL);
 		} else if ((strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) ||
 		           static_serve(r) == ERR_NOTFOUND) {
-			http_error(r, 404, "not_found", "no such resource", NULL);
+			http_error(r, E_NOT_FOUND, "no such resource", NULL);
 		}
 		goto out;
 	}
 	if (r->route->access == ACCESS_LOOPBACK && !r->loopback) {
 		if (!server_authenticate || server_authenticate(r, ACCESS_ADMIN) < 0)
-			http_error(r, 403, "forbidden", "only from this machine or with an admin token",
+			http_error(r, E_FORBIDDEN, "only from this machine or with an admin token",
 			           NULL);
 		if (r->error_code)
 			goto out;
@@ -258,12 +258,12 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 	           (req_header(r, "Authorization") || req_query(r, "access_token"))) {
 		if (!server_authenticate || server_authenticate(r, ACCESS_USER) < 0) {
 			if (!r->error_code)
-				http_error(r, 401, "unauthorized", "the access token is not valid", NULL);
+				http_error(r, E_UNAUTHORIZED, "the access token is not valid", NULL);
 			goto out;
 		}
 	} else if (r->route->access >= ACCESS_USER) {
 		if (!server_authenticate) {
-			http_error(r, 401, "unauthorized", "sign in first", NULL);
+			http_error(r, E_UNAUTHORIZED, "sign in first", NULL);
 			goto out;
 		}
 		if (server_authenticate(r, r->route->access) < 0)
@@ -273,9 +273,9 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 		goto out;
 	int rc = r->route->handler(r);
 	if (rc < 0 && !r->error_code)
-		http_error(r, 500, "internal", "something went wrong on our side", NULL);
+		http_error(r, E_INTERNAL, "something went wrong on our side", NULL);
 	else if (rc >= 0 && !r->status && !r->written)
-		http_error(r, 500, "internal", "the handler gave no response", NULL);
+		http_error(r, E_INTERNAL, "the handler gave no response", NULL);
 out:
 	buf_free(&allow);
 }
@@ -317,7 +317,7 @@ static void send_response(struct req *r)
 	if (r->broken) {
 		buf_reset(&r->headers);
 		r->broken = false;
-		http_error(r, 500, "internal", "the response could not be built", NULL);
+		http_error(r, E_INTERNAL, "the response could not be built", NULL);
 	}
 	bool head = strcmp(r->method, "HEAD") == 0;
 	bool no_body = r->status == 204 || r->status == 304;
@@ -433,7 +433,7 @@ int res_file(struct req *r, int status, const char *content_type, const char *pa
 	if (head_into(r, &h, length)) {
 		buf_free(&h);
 		close(fd);
-		return http_error(r, 500, "internal", "the response could not be built", NULL);
+		return http_error(r, E_INTERNAL, "the response could not be built", NULL);
 	}
 	/* from here on the response is ours: no error body can follow a sent head */
 	r->written = true;
@@ -465,7 +465,7 @@ int res_stream_start(struct req *r, int status, const char *content_type)
 	int rc = head_into(r, &h, -1);
 	if (rc) {
 		buf_free(&h);
-		return http_error(r, 500, "internal", "the response could not be built", NULL);
+		return http_error(r, E_INTERNAL, "the response could not be built", NULL);
 	}
 	r->written = true;
 	rc = mg_write(r->conn, h.ptr, h.len) > 0 ? 0 : ERR_IO;

@@ -37,10 +37,10 @@ static bool configured(void)
 	return *config_str("LLM_BASE_URL") != '\0';
 }
 
-void llm_fail(struct llm_result *res, enum llm_status status, const char *code, const char *message)
+void llm_fail(struct llm_result *res, enum llm_status status, enum http_err code, const char *message)
 {
 	res->status = status;
-	snprintf(res->code, sizeof res->code, "%s", code);
+	res->code = code;
 	snprintf(res->message, sizeof res->message, "%s", message);
 }
 
@@ -62,7 +62,7 @@ static int on_event(void *ctx, const char *data, size_t n)
 		s->malformed = true;
 		rc = 1;
 	} else if (json_get(root, "error")) {
-		llm_fail(s->res, LLM_UPSTREAM, "upstream_error", "the model server reported an error mid-stream");
+		llm_fail(s->res, LLM_UPSTREAM, E_UPSTREAM_ERROR, "the model server reported an error mid-stream");
 		rc = 1;
 	} else {
 		const struct json *usage = json_get(root, "usage");
@@ -148,7 +148,7 @@ static bool attempt(const struct llm_call *c, const char *body, struct curl_slis
 	s.easy = curl_easy_init();
 	CURLM *m = curl_multi_init();
 	if (!s.easy || !m) {
-		llm_fail(res, LLM_UNAVAILABLE, "llm_unavailable", "out of memory for the model call");
+		llm_fail(res, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "out of memory for the model call");
 		goto out;
 	}
 	curl_easy_setopt(s.easy, CURLOPT_URL, url);
@@ -173,7 +173,7 @@ static bool attempt(const struct llm_call *c, const char *body, struct curl_slis
 			break;
 		}
 		if (time_mono_us() - s.last_byte_us > idle_us) {
-			llm_fail(res, LLM_TIMEOUT, "upstream_timeout", "the model server went silent");
+			llm_fail(res, LLM_TIMEOUT, E_UPSTREAM_TIMEOUT, "the model server went silent");
 			break;
 		}
 	}
@@ -184,24 +184,24 @@ static bool attempt(const struct llm_call *c, const char *body, struct curl_slis
 	if (!s.http)
 		curl_easy_getinfo(s.easy, CURLINFO_RESPONSE_CODE, &s.http);
 	if (s.cancelled) {
-		llm_fail(res, LLM_CANCELLED, "cancelled", "the caller went away");
+		llm_fail(res, LLM_CANCELLED, E_CANCELLED, "the caller went away");
 	} else if (res->status != LLM_OK) {
 		/* set above (timeout, error event) */
 	} else if (s.malformed) {
-		llm_fail(res, LLM_UPSTREAM, "upstream_malformed", "the model server sent a malformed stream");
+		llm_fail(res, LLM_UPSTREAM, E_UPSTREAM_MALFORMED, "the model server sent a malformed stream");
 	} else if (s.http == 401 || s.http == 403) {
-		llm_fail(res, LLM_UPSTREAM, "upstream_auth", "the model server refused the API key (LLM_API_KEY)");
+		llm_fail(res, LLM_UPSTREAM, E_UPSTREAM_AUTH, "the model server refused the API key (LLM_API_KEY)");
 	} else if (s.http == 429) {
-		llm_fail(res, LLM_UNAVAILABLE, "upstream_rate_limited", "the model server is rate limiting us; try again soon");
+		llm_fail(res, LLM_UNAVAILABLE, E_UPSTREAM_RATE_LIMITED, "the model server is rate limiting us; try again soon");
 	} else if (s.http >= 500) {
-		llm_fail(res, LLM_UPSTREAM, "upstream_error", "the model server failed");
+		llm_fail(res, LLM_UPSTREAM, E_UPSTREAM_ERROR, "the model server failed");
 	} else if (s.http && s.http != 200) {
-		llm_fail(res, LLM_UPSTREAM, "upstream_error", "the model server did not accept the request");
+		llm_fail(res, LLM_UPSTREAM, E_UPSTREAM_ERROR, "the model server did not accept the request");
 	} else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_OPERATION_TIMEDOUT ||
 	           (cc != CURLE_OK && !s.http)) {
-		llm_fail(res, LLM_UNAVAILABLE, "llm_unavailable", "the model server cannot be reached");
+		llm_fail(res, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "the model server cannot be reached");
 	} else if (!s.done) {
-		llm_fail(res, LLM_UPSTREAM, "upstream_cut", "the model server ended the stream early");
+		llm_fail(res, LLM_UPSTREAM, E_UPSTREAM_CUT, "the model server ended the stream early");
 	}
 out:
 	if (m && s.easy)
@@ -235,7 +235,7 @@ void llm_complete(const struct llm_call *c, struct llm_result *res)
 	}
 	int64_t now = time_mono_us();
 	if (atomic_load(&open_until_us) > now) {
-		llm_fail(res, LLM_UNAVAILABLE, "llm_unavailable", "the model server failed repeatedly; retrying it shortly");
+		llm_fail(res, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "the model server failed repeatedly; retrying it shortly");
 		return;
 	}
 	struct buf body = BUF_INIT(8 * 1024 * 1024);
@@ -246,12 +246,12 @@ void llm_complete(const struct llm_call *c, struct llm_result *res)
 	if (headers && *key && buf_printf(&auth, "Authorization: Bearer %s", key) == 0)
 		headers = curl_slist_append(headers, buf_str(&auth));
 	if (!headers || request_json(c, &body) != 0) {
-		llm_fail(res, LLM_UNAVAILABLE, "llm_unavailable", "the model request could not be built");
+		llm_fail(res, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "the model request could not be built");
 	} else {
 		long retries = (long)config_int("LLM_RETRIES");
 		for (long i = 0; attempt(c, buf_str(&body), headers, res) && i < retries; i++) {
 			if (pause_ms(c, 250L << i)) {
-				llm_fail(res, LLM_CANCELLED, "cancelled", "the caller went away");
+				llm_fail(res, LLM_CANCELLED, E_CANCELLED, "the caller went away");
 				break;
 			}
 			memset(res, 0, sizeof *res);
@@ -263,7 +263,7 @@ void llm_complete(const struct llm_call *c, struct llm_result *res)
 			atomic_store(&open_until_us, time_mono_us() + config_int("LLM_BREAKER_OPEN_MS") * 1000);
 			atomic_store(&failures, 0);
 			log_warn("the model server failed repeatedly; calls fail fast for LLM_BREAKER_OPEN_MS", "code",
-			         res->code, NULL);
+			         http_err_info(res->code)->code, NULL);
 		}
 	} else if (res->status == LLM_OK) {
 		atomic_store(&failures, 0);

@@ -38,7 +38,7 @@ void llm_demo(const struct llm_call *c, struct llm_result *res)
 	               "by word, exactly as this demo streams.",
 	               said)) {
 		buf_free(&text);
-		llm_fail(res, LLM_UNAVAILABLE, "llm_unavailable", "out of memory for the demo reply");
+		llm_fail(res, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "out of memory for the demo reply");
 		return;
 	}
 	long delay = (long)config_int("LLM_DEMO_DELAY_MS");
@@ -55,7 +55,7 @@ void llm_demo(const struct llm_call *c, struct llm_result *res)
 		if (delay)
 			nanosleep(&ts, NULL);
 		if ((c->on_tick && c->on_tick(c->ctx) != 0) || c->on_delta(c->ctx, p, n) != 0) {
-			llm_fail(res, LLM_CANCELLED, "cancelled", "the caller went away");
+			llm_fail(res, LLM_CANCELLED, E_CANCELLED, "the caller went away");
 			break;
 		}
 		res->started = true;

@@ -5,7 +5,7 @@
 #include "llm/llm.h"
 
 /* Ends res with an error status, code and message. */
-void llm_fail(struct llm_result *res, enum llm_status status, const char *code, const char *message);
+void llm_fail(struct llm_result *res, enum llm_status status, enum http_err code, const char *message);
 /* The offline responder: a reply labelled as a demo, streamed word by word. */
 void llm_demo(const struct llm_call *c, struct llm_result *res);
 

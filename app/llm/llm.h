@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "http/errors.h"
 
 struct llm_msg {
 	const char *role; /* "system", "user" or "assistant" */
@@ -44,7 +45,7 @@ struct llm_result {
 	bool demo;           /* the demo responder answered */
 	long prompt_tokens;  /* from the upstream's usage (or estimated), -1 when unknown */
 	long completion_tokens;
-	char code[32];       /* for errors: an API error code, e.g. "upstream_error" */
+	enum http_err code;  /* for errors: the API error (its status agrees with status) */
 	char message[256];   /* for errors: what went wrong, never a key or a body */
 };
 

@@ -53,7 +53,7 @@ static int outbox_list(struct req *r)
 	for (size_t i = 0; state && i < 5; i++)
 		state_ok = state_ok || strcmp(state, states[i]) == 0;
 	if (!state_ok)
-		return http_error(r, 400, "invalid_input", "state must be queued, sending, sent, failed or unknown", "state");
+		return http_error(r, E_INVALID_INPUT, "state must be queued, sending, sent, failed or unknown", "state");
 	sqlite3_stmt *st = db_prep(sql_list);
 	if (!st)
 		return ERR_DB;
@@ -78,4 +78,5 @@ static const struct route routes[] = {
 	 outbox_schema, 200, NULL},
 };
 
-const struct route_table mail_routes = ROUTE_TABLE("mail", routes);
+const struct route_table mail_routes = ROUTE_TABLE("mail", routes,
+						   "The durable outbox of mail and text messages (admins)");

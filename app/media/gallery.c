@@ -67,7 +67,7 @@ int gallery_of_user(struct req *r)
 	struct user u;
 	int rc = uuid_check(id) ? ERR_NOTFOUND : users_by_id(&r->arena, id, &u);
 	if (rc == ERR_NOTFOUND || (rc == 0 && u.disabled))
-		return http_error(r, 404, "not_found", "no such user", NULL);
+		return http_error(r, E_NOT_FOUND, "no such user", NULL);
 	if (rc)
 		return rc;
 	bool all = r->user_id && strcmp(r->user_id, u.id) == 0;
@@ -92,7 +92,7 @@ int gallery_add(struct req *r)
 	struct media m;
 	rc = media_owned(&r->arena, media_id, r->user_id, &m);
 	if (rc == ERR_NOTFOUND)
-		return http_error(r, 404, "not_found", "no such media of yours", "media_id");
+		return http_error(r, E_NOT_FOUND, "no such media of yours", "media_id");
 	if (rc)
 		return rc;
 	char id[UUID_STR_LEN], now[TIME_RFC3339_LEN];
@@ -111,7 +111,7 @@ int gallery_add(struct req *r)
 		rc = db_fail("gallery add");
 	db_done(st);
 	if (dup)
-		return http_error(r, 409, "conflict", "this media is already in your gallery", "media_id");
+		return http_error(r, E_CONFLICT, "this media is already in your gallery", "media_id");
 	if (rc)
 		return rc;
 	struct jw w;
@@ -133,7 +133,7 @@ int gallery_remove(struct req *r)
 	if (rc)
 		return rc;
 	if (!changed)
-		return http_error(r, 404, "not_found", "no such gallery item of yours", NULL);
+		return http_error(r, E_NOT_FOUND, "no such gallery item of yours", NULL);
 	r->status = 204;
 	return 0;
 }

@@ -42,4 +42,5 @@ static const struct route routes[] = {
 	 NULL},
 };
 
-const struct route_table media_routes = ROUTE_TABLE("media", routes);
+const struct route_table media_routes = ROUTE_TABLE("media", routes,
+						   "Uploads stored by content hash, downloads with ETag/Range, avatars and galleries");

@@ -82,7 +82,7 @@ static int send_media(struct req *r, const struct media *m)
 	if (ranged < 0 && !not_modified) {
 		snprintf(cr, sizeof cr, "bytes */%lld", m->size);
 		res_header(r, "Content-Range", cr);
-		return http_error(r, 416, "range_not_satisfiable", "the range is outside the file", NULL);
+		return http_error(r, E_RANGE_NOT_SATISFIABLE, "the range is outside the file", NULL);
 	}
 	size_t mark = r->headers.len; /* what serve() set (CORS) stays on an error */
 	res_header(r, "ETag", etag);
@@ -106,7 +106,7 @@ static int send_media(struct req *r, const struct media *m)
 	if (rc != ERR_NOTFOUND)
 		return rc;
 	buf_truncate(&r->headers, mark);
-	return http_error(r, 404, "not_found", "the file of this media is missing", NULL);
+	return http_error(r, E_NOT_FOUND, "the file of this media is missing", NULL);
 }
 
 int media_get(struct req *r)
@@ -114,7 +114,7 @@ int media_get(struct req *r)
 	struct media m;
 	int rc = media_readable(&r->arena, req_param(r, "id"), r->user_id, &m);
 	if (rc == ERR_NOTFOUND)
-		return http_error(r, 404, "not_found", "no such media", NULL);
+		return http_error(r, E_NOT_FOUND, "no such media", NULL);
 	return rc ? rc : send_media(r, &m);
 }
 
@@ -138,7 +138,7 @@ int media_get_path(struct req *r)
 	             ? media_readable_sha(&r->arena, sha, r->user_id, &m)
 	             : ERR_NOTFOUND;
 	if (rc == ERR_NOTFOUND)
-		return http_error(r, 404, "not_found", "no such media", NULL);
+		return http_error(r, E_NOT_FOUND, "no such media", NULL);
 	return rc ? rc : send_media(r, &m);
 }
 
@@ -147,7 +147,7 @@ int media_delete(struct req *r)
 	bool admin = strcmp(r->user_role, "admin") == 0;
 	int rc = media_remove(&r->arena, req_param(r, "id"), r->user_id, admin);
 	if (rc == ERR_NOTFOUND)
-		return http_error(r, 404, "not_found", "no such media", NULL);
+		return http_error(r, E_NOT_FOUND, "no such media", NULL);
 	if (rc == 0)
 		r->status = 204;
 	return rc;

@@ -66,8 +66,8 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 /* The answer to a body the reader stopped on: too large, or malformed / cut short. */
 static int body_error(struct upload *u, int rc, const char *field)
 {
-	return rc == ERR_TOOBIG ? http_error(u->r, 413, "payload_too_large", "the upload is larger than MEDIA_MAX_BYTES", NULL)
-	                        : http_error(u->r, 400, "invalid_input", "the multipart body is malformed or cut short", field);
+	return rc == ERR_TOOBIG ? http_error(u->r, E_PAYLOAD_TOO_LARGE, "the upload is larger than MEDIA_MAX_BYTES", NULL)
+	                        : http_error(u->r, E_INVALID_INPUT, "the multipart body is malformed or cut short", field);
 }
 
 /* Streams the file part to the temporary file. */
@@ -75,14 +75,14 @@ static int take_file(struct upload *u)
 {
 	struct req *r = u->r;
 	if (u->have_file)
-		return http_error(r, 400, "invalid_input", "send one file per upload", "file");
+		return http_error(r, E_INVALID_INPUT, "send one file per upload", "file");
 	u->have_file = true;
 	const unsigned char *p;
 	int n;
 	while ((n = mp_read(u->mp, &p)) > 0) {
 		u->size += n;
 		if (u->size > u->max)
-			return http_error(r, 413, "payload_too_large", "the file is larger than MEDIA_MAX_BYTES", "file");
+			return http_error(r, E_PAYLOAD_TOO_LARGE, "the file is larger than MEDIA_MAX_BYTES", "file");
 		if (u->headn < SNIFF_BYTES) {
 			size_t k = (size_t)n < SNIFF_BYTES - u->headn ? (size_t)n : SNIFF_BYTES - u->headn;
 			memcpy(u->head + u->headn, p, k);
@@ -91,7 +91,7 @@ static int take_file(struct upload *u)
 		crypto_sha256_add(&u->sha, p, (size_t)n);
 		if (write_all(u->fd, p, (size_t)n) != 0) {
 			log_error("upload could not be written", "detail", strerror(errno), NULL);
-			return http_error(r, 507, "insufficient_storage", "the upload could not be stored", NULL);
+			return http_error(r, E_INSUFFICIENT_STORAGE, "the upload could not be stored", NULL);
 		}
 	}
 	return n < 0 ? body_error(u, n, "file") : 0;
@@ -105,7 +105,7 @@ static int take_field(struct upload *u, const char *field, char *out, size_t cap
 	int n;
 	while ((n = mp_read(u->mp, &p)) > 0) {
 		if (len + (size_t)n >= cap)
-			return http_error(u->r, 400, "invalid_input", "this field is too long", field);
+			return http_error(u->r, E_INVALID_INPUT, "this field is too long", field);
 		memcpy(out + len, p, (size_t)n);
 		len += (size_t)n;
 	}
@@ -125,7 +125,7 @@ static int read_form(struct upload *u)
 		} else if (strcmp(part.name, "visibility") == 0) {
 			rc = take_field(u, "visibility", u->visibility, sizeof u->visibility);
 		} else if (strcmp(part.name, "file") == 0) {
-			rc = http_error(u->r, 400, "invalid_input", "file must be a file part (with a filename)", "file");
+			rc = http_error(u->r, E_INVALID_INPUT, "file must be a file part (with a filename)", "file");
 		}
 		if (rc < 0)
 			return rc;
@@ -133,9 +133,9 @@ static int read_form(struct upload *u)
 	if (rc < 0)
 		return body_error(u, rc, NULL);
 	if (!u->have_file)
-		return http_error(u->r, 400, "invalid_input", "a file part named \"file\" is required", "file");
+		return http_error(u->r, E_INVALID_INPUT, "a file part named \"file\" is required", "file");
 	if (strcmp(u->visibility, "private") != 0 && strcmp(u->visibility, "public") != 0)
-		return http_error(u->r, 400, "invalid_input", "visibility must be private or public", "visibility");
+		return http_error(u->r, E_INVALID_INPUT, "visibility must be private or public", "visibility");
 	return 0;
 }
 
@@ -144,11 +144,11 @@ int media_upload(struct req *r)
 	struct upload u = {.r = r, .fd = -1, .max = config_int("MEDIA_MAX_BYTES"), .visibility = "private"};
 	long long declared = req_content_length(r);
 	if (declared > u.max + FORM_OVERHEAD)
-		return http_error(r, 413, "payload_too_large", "the upload is larger than MEDIA_MAX_BYTES", NULL);
+		return http_error(r, E_PAYLOAD_TOO_LARGE, "the upload is larger than MEDIA_MAX_BYTES", NULL);
 	int rc;
 	u.mp = mp_open(r, req_header(r, "Content-Type"), u.max + FORM_OVERHEAD, &rc);
 	if (!u.mp)
-		return rc == ERR_INVAL ? http_error(r, 400, "invalid_input",
+		return rc == ERR_INVAL ? http_error(r, E_INVALID_INPUT,
 		                                    "send multipart/form-data with a boundary", NULL)
 		                       : rc;
 	char id[UUID_STR_LEN];
@@ -160,7 +160,7 @@ int media_upload(struct req *r)
 	if (u.fd < 0) {
 		mp_close(u.mp);
 		log_error("upload file could not be created", "detail", strerror(errno), NULL);
-		return http_error(r, 507, "insufficient_storage", "the upload could not be stored", NULL);
+		return http_error(r, E_INSUFFICIENT_STORAGE, "the upload could not be stored", NULL);
 	}
 	crypto_sha256_begin(&u.sha);
 	rc = read_form(&u);
@@ -169,7 +169,7 @@ int media_upload(struct req *r)
 	mp_close(u.mp);
 	/* the bytes reach the disk before the row that acknowledges them */
 	if (rc == 0 && fsync(u.fd) != 0)
-		rc = http_error(r, 507, "insufficient_storage", "the upload could not be stored", NULL);
+		rc = http_error(r, E_INSUFFICIENT_STORAGE, "the upload could not be stored", NULL);
 	close(u.fd);
 	struct buf hex = BUF_INIT(2 * CRYPTO_SHA256_LEN + 1);
 	char now[TIME_RFC3339_LEN];

@@ -29,7 +29,7 @@ int countries_get(struct req *r)
 {
 	pthread_once(&once, build);
 	if (build_rc)
-		return http_error(r, 500, "internal", "the country list could not be built", NULL);
+		return http_error(r, E_INTERNAL, "the country list could not be built", NULL);
 	res_header(r, "Cache-Control", "public, max-age=86400");
 	return res_body(r, 200, "application/json", body.ptr, body.len);
 }

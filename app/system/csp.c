@@ -43,7 +43,7 @@ int csp_report_post(struct req *r)
 	if (rc < 0)
 		return rc;
 	if (doc->type != JSON_OBJECT && doc->type != JSON_ARRAY)
-		return http_error(r, 400, "invalid_input", "a report is a JSON object or array", NULL);
+		return http_error(r, E_INVALID_INPUT, "a report is a JSON object or array", NULL);
 	atomic_fetch_add(&reports, 1);
 	long long now = time_mono_us() / 1000000;
 	long long last = atomic_load(&last_logged_s);

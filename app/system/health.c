@@ -112,6 +112,6 @@ int metrics_get(struct req *r)
 	r->status = 200;
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	if (metrics_render(&r->out))
-		return http_error(r, 500, "internal", "metrics could not be rendered", NULL);
+		return http_error(r, E_INTERNAL, "metrics could not be rendered", NULL);
 	return 0;
 }

@@ -15,13 +15,56 @@ static struct buf doc = BUF_INIT(4 << 20);
 static int doc_rc = ERR_INVAL;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static const char error_schema[] =
-	"{\"type\":\"object\",\"required\":[\"error\"],\"properties\":{\"error\":{\"type\":\"object\","
-	"\"required\":[\"code\",\"message\"],\"properties\":{\"code\":{\"type\":\"string\",\"enum\":["
-	"\"invalid_json\",\"invalid_input\",\"unauthorized\",\"forbidden\",\"not_found\","
-	"\"method_not_allowed\",\"conflict\",\"rate_limited\",\"payload_too_large\","
-	"\"upstream_unavailable\",\"quota_exceeded\",\"unavailable\",\"internal\"]},"
-	"\"message\":{\"type\":\"string\"},\"field\":{\"type\":\"string\"}}}}}";
+/* The error body's schema: its code is one of the error table's (http/errors.h). */
+static void error_schema(struct jw *w)
+{
+	jw_obj(w);
+	jw_kstr(w, "type", "object");
+	jw_key(w, "required");
+	JW_LIT(w, "[\"error\"]");
+	jw_key(w, "properties");
+	jw_obj(w);
+	jw_key(w, "error");
+	jw_obj(w);
+	jw_kstr(w, "type", "object");
+	jw_key(w, "required");
+	JW_LIT(w, "[\"code\",\"message\"]");
+	jw_key(w, "properties");
+	jw_obj(w);
+	jw_key(w, "code");
+	jw_obj(w);
+	jw_kstr(w, "type", "string");
+	jw_key(w, "enum");
+	jw_arr(w);
+	for (int e = 0; e < HTTP_ERR_COUNT; e++)
+		jw_str(w, http_err_info(e)->code);
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_key(w, "message");
+	JW_LIT(w, "{\"type\":\"string\"}");
+	jw_key(w, "field");
+	JW_LIT(w, "{\"type\":\"string\"}");
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+/* x-error-codes: the whole table, for the docs page. */
+static void error_table(struct jw *w)
+{
+	jw_key(w, "x-error-codes");
+	jw_arr(w);
+	for (int e = 0; e < HTTP_ERR_COUNT; e++) {
+		const struct http_err_info *info = http_err_info(e);
+		jw_obj(w);
+		jw_kstr(w, "code", info->code);
+		jw_kint(w, "status", info->status);
+		jw_kstr(w, "meaning", info->meaning);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
 
 static void error_response(struct jw *w, const char *status, const char *description)
 {
@@ -110,13 +153,13 @@ static void operation(struct jw *w, const struct route *rt, const char *domain)
 		jw_obj_end(w);
 		jw_obj_end(w);
 	}
-	if (rt->access >= ACCESS_USER || rt->access == ACCESS_OPTIONAL) {
-		jw_key(w, "security");
-		if (rt->access == ACCESS_OPTIONAL)
-			JW_LIT(w, "[{},{\"bearer\":[]}]");
-		else
-			JW_LIT(w, "[{\"bearer\":[]}]");
-	}
+	jw_key(w, "security");
+	if (rt->access == ACCESS_OPTIONAL)
+		JW_LIT(w, "[{},{\"bearer\":[]}]");
+	else if (rt->access >= ACCESS_USER)
+		JW_LIT(w, "[{\"bearer\":[]}]");
+	else
+		JW_LIT(w, "[]"); /* public, or loopback (an admin token also passes: see 403) */
 	jw_key(w, "responses");
 	jw_obj(w);
 	char status[8];
@@ -151,6 +194,9 @@ static void operation(struct jw *w, const struct route *rt, const char *domain)
 		error_response(w, "403", "Not allowed for this caller");
 	if (strchr(rt->pattern, '{'))
 		error_response(w, "404", "No such object (or not yours)");
+	if (!rt->body_max && rt->access < ACCESS_USER && rt->access != ACCESS_OPTIONAL &&
+	    rt->access != ACCESS_LOOPBACK && !strchr(rt->pattern, '{'))
+		error_response(w, "4XX", "A malformed request (see x-error-codes)");
 	jw_obj_end(w);
 	jw_obj_end(w);
 }
@@ -165,24 +211,34 @@ static void build(void)
 	jw_obj(&w);
 	jw_kstr(&w, "title", "app");
 	jw_kstr(&w, "version", APP_VERSION);
+	jw_key(&w, "license");
+	JW_LIT(&w, "{\"name\":\"MIT\",\"identifier\":\"MIT\"}");
 	jw_kstr(&w, "description",
-	        "Accounts, media, plans, assistants, helpdesk and private messaging in one "
-	        "self-hosted binary. Errors are {\"error\":{\"code\",\"message\",\"field\"}}; every "
-	        "response carries X-Request-Id.");
+	        "Accounts, media and galleries, an LLM chat assistant and a financial copilot in one "
+	        "self-hosted binary; this document lists exactly the routes this build answers. "
+	        "Errors are {\"error\":{\"code\",\"message\",\"field\"}} with a code from "
+	        "x-error-codes; every response carries X-Request-Id.");
 	jw_obj_end(&w);
+	error_table(&w);
 	jw_key(&w, "servers");
 	JW_LIT(&w, "[{\"url\":\"/\"}]");
 	jw_key(&w, "tags");
 	jw_arr(&w);
-	const char *last = NULL, *domain;
+	const char *domain;
 	for (size_t i = 0; i < router_count(); i++) {
 		router_at(i, &domain);
-		if (last != domain) {
-			jw_obj(&w);
-			jw_kstr(&w, "name", domain);
-			jw_obj_end(&w);
-			last = domain;
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++) {
+			const char *other;
+			router_at(k, &other);
+			seen = strcmp(other, domain) == 0;
 		}
+		if (seen)
+			continue;
+		jw_obj(&w);
+		jw_kstr(&w, "name", domain);
+		jw_kstr(&w, "description", router_tag_description(domain));
+		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
 	jw_key(&w, "paths");
@@ -211,7 +267,7 @@ static void build(void)
 	jw_key(&w, "schemas");
 	jw_obj(&w);
 	jw_key(&w, "Error");
-	jw_raw(&w, error_schema, sizeof error_schema - 1);
+	error_schema(&w);
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	jw_obj_end(&w);
@@ -222,7 +278,7 @@ int openapi_get(struct req *r)
 {
 	pthread_once(&once, build);
 	if (doc_rc)
-		return http_error(r, 500, "internal", "the API document could not be built", NULL);
+		return http_error(r, E_INTERNAL, "the API document could not be built", NULL);
 	res_header(r, "Cache-Control", "no-cache");
 	return res_body(r, 200, "application/json", doc.ptr, doc.len);
 }

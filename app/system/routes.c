@@ -29,4 +29,5 @@ static const struct route routes[] = {
 	 "Content-Security-Policy violation reports sent by browsers", csp_schema, NULL, 204, NULL},
 };
 
-const struct route_table system_routes = ROUTE_TABLE("system", routes);
+const struct route_table system_routes = ROUTE_TABLE("system", routes,
+						   "Health, metrics, countries, this document and the web app");

@@ -49,9 +49,9 @@ int admin_users_list(struct req *r)
 	if (rc)
 		return rc;
 	if (role && !role_ok(role))
-		return http_error(r, 400, "invalid_input", "role must be user, agent or admin", "role");
+		return http_error(r, E_INVALID_INPUT, "role must be user, agent or admin", "role");
 	if (q && strlen(q) > 200)
-		return http_error(r, 400, "invalid_input", "q must be at most 200 bytes", "q");
+		return http_error(r, E_INVALID_INPUT, "q must be at most 200 bytes", "q");
 	char *pattern = q && *q ? like_pattern(&r->arena, q) : NULL;
 	sqlite3_stmt *st = db_prep(sql_list);
 	if (!st)
@@ -78,11 +78,11 @@ int admin_user_patch(struct req *r)
 	if ((rc = req_str(r, body, "role", false, 8, &role)) || (rc = req_bool(r, body, "disabled", &has_disabled, &disabled)))
 		return rc;
 	if (role && !role_ok(role))
-		return http_error(r, 400, "invalid_input", "role must be user, agent or admin", "role");
+		return http_error(r, E_INVALID_INPUT, "role must be user, agent or admin", "role");
 	if (uuid_check(id) != 0)
-		return http_error(r, 404, "not_found", "no such user", NULL);
+		return http_error(r, E_NOT_FOUND, "no such user", NULL);
 	if (strcmp(id, r->user_id) == 0 && ((role && strcmp(role, "admin")) || (has_disabled && disabled)))
-		return http_error(r, 409, "conflict", "an admin cannot demote or disable themselves", NULL);
+		return http_error(r, E_CONFLICT, "an admin cannot demote or disable themselves", NULL);
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
 	sqlite3_stmt *st = db_prep(sql_patch);
@@ -100,7 +100,7 @@ int admin_user_patch(struct req *r)
 	if (step != SQLITE_DONE)
 		return db_fail("user patch");
 	if (!changed)
-		return http_error(r, 404, "not_found", "no such user", NULL);
+		return http_error(r, E_NOT_FOUND, "no such user", NULL);
 	struct user u;
 	if ((rc = users_by_id(&r->arena, id, &u)))
 		return rc;

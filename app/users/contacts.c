@@ -30,16 +30,16 @@ int contacts_add(struct req *r)
 	if (rc || (rc = req_str(r, body, "user_id", false, 36, &id)) || (rc = req_str(r, body, "phone", false, 16, &phone)))
 		return rc;
 	if (!!id == !!phone)
-		return http_error(r, 400, "invalid_input", "give user_id or phone", id ? "phone" : "user_id");
+		return http_error(r, E_INVALID_INPUT, "give user_id or phone", id ? "phone" : "user_id");
 	struct user u;
 	rc = id ? (uuid_check(id) ? ERR_NOTFOUND : users_by_id(&r->arena, id, &u))
 	        : (users_phone_ok(phone) ? users_by_phone(&r->arena, phone, &u) : ERR_NOTFOUND);
 	if (rc == ERR_NOTFOUND || (rc == 0 && u.disabled))
-		return http_error(r, 404, "not_found", "no such user", id ? "user_id" : "phone");
+		return http_error(r, E_NOT_FOUND, "no such user", id ? "user_id" : "phone");
 	if (rc)
 		return rc;
 	if (strcmp(u.id, r->user_id) == 0)
-		return http_error(r, 400, "invalid_input", "you cannot add yourself", id ? "user_id" : "phone");
+		return http_error(r, E_INVALID_INPUT, "you cannot add yourself", id ? "user_id" : "phone");
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
 	sqlite3_stmt *st = db_prep(sql_add);
@@ -72,7 +72,7 @@ int contacts_remove(struct req *r)
 	if (step != SQLITE_DONE)
 		return db_fail("contact remove");
 	if (!removed)
-		return http_error(r, 404, "not_found", "no such contact", NULL);
+		return http_error(r, E_NOT_FOUND, "no such contact", NULL);
 	r->status = 204;
 	return 0;
 }

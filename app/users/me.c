@@ -26,7 +26,7 @@ static int respond_user(struct req *r, int status, const char *id, bool full)
 	struct user u;
 	int rc = users_by_id(&r->arena, id, &u);
 	if (rc == ERR_NOTFOUND)
-		return http_error(r, 404, "not_found", "no such user", NULL);
+		return http_error(r, E_NOT_FOUND, "no such user", NULL);
 	if (rc)
 		return rc;
 	struct jw w;
@@ -48,7 +48,7 @@ int user_get(struct req *r)
 {
 	const char *id = req_param(r, "id");
 	if (uuid_check(id) != 0)
-		return http_error(r, 404, "not_found", "no such user", NULL);
+		return http_error(r, E_NOT_FOUND, "no such user", NULL);
 	bool admin = strcmp(r->user_role, "admin") == 0;
 	return respond_user(r, 200, id, admin || strcmp(id, r->user_id) == 0);
 }
@@ -74,13 +74,13 @@ static bool locale_ok(const char *l)
 static int finance_json(struct req *r, const struct json *f, struct buf *out)
 {
 	if (f->type != JSON_OBJECT)
-		return http_error(r, 400, "invalid_input", "finance must be an object", "finance");
+		return http_error(r, E_INVALID_INPUT, "finance must be an object", "finance");
 	const char *risk = NULL, *goals = NULL;
 	bool has_h, has_i;
 	int64_t horizon = 0, income = 0;
 	int rc = req_str(r, f, "risk_profile", false, 16, &risk);
 	if (!rc && risk && strcmp(risk, "conservative") && strcmp(risk, "moderate") && strcmp(risk, "aggressive"))
-		rc = http_error(r, 400, "invalid_input",
+		rc = http_error(r, E_INVALID_INPUT,
 		                "risk_profile must be conservative, moderate or aggressive", "finance.risk_profile");
 	rc = rc ? rc : req_int(r, f, "horizon_years", 0, 100, &has_h, &horizon);
 	rc = rc ? rc : req_str(r, f, "goals", false, 2000, &goals);
@@ -99,7 +99,7 @@ static int finance_json(struct req *r, const struct json *f, struct buf *out)
 	if (has_i)
 		jw_kint(&w, "monthly_income", income);
 	jw_obj_end(&w);
-	return jw_finish(&w) ? http_error(r, 500, "internal", "finance could not be stored", NULL) : 0;
+	return jw_finish(&w) ? http_error(r, E_INTERNAL, "finance could not be stored", NULL) : 0;
 }
 
 int me_put(struct req *r)
@@ -119,19 +119,19 @@ int me_put(struct req *r)
 			return rc;
 	}
 	if (present[0] && (!vals[0] || !*vals[0]))
-		return http_error(r, 400, "invalid_input", "name must not be empty", "name");
+		return http_error(r, E_INVALID_INPUT, "name must not be empty", "name");
 	if (present[1] && !vals[1])
 		vals[1] = ""; /* bio: null clears it */
 	if (vals[2] && !country_ok(vals[2]))
-		return http_error(r, 400, "invalid_input", "country must be an ISO 3166-1 alpha-2 code", "country");
+		return http_error(r, E_INVALID_INPUT, "country must be an ISO 3166-1 alpha-2 code", "country");
 	if (vals[3] && !users_phone_ok(vals[3]))
-		return http_error(r, 400, "invalid_input", "phone must be in E.164 form, e.g. +5491122334455", "phone");
+		return http_error(r, E_INVALID_INPUT, "phone must be in E.164 form, e.g. +5491122334455", "phone");
 	if (vals[4] && (rc = media_check_owner(vals[4], r->user_id)) != 0)
-		return rc == ERR_NOTFOUND ? http_error(r, 400, "invalid_input", "avatar_media_id must be one of your media",
+		return rc == ERR_NOTFOUND ? http_error(r, E_INVALID_INPUT, "avatar_media_id must be one of your media",
 		                                       "avatar_media_id")
 		                          : rc;
 	if (vals[5] && !locale_ok(vals[5]))
-		return http_error(r, 400, "invalid_input", "locale must be a language tag like es-AR", "locale");
+		return http_error(r, E_INVALID_INPUT, "locale must be a language tag like es-AR", "locale");
 	struct buf finance = BUF_INIT(8192);
 	const struct json *f = json_get(body, "finance");
 	bool has_finance = f != NULL;
@@ -163,7 +163,7 @@ int me_put(struct req *r)
 	db_done(st);
 	buf_free(&finance);
 	if (taken)
-		return http_error(r, 409, "conflict", "that phone number belongs to another account", "phone");
+		return http_error(r, E_CONFLICT, "that phone number belongs to another account", "phone");
 	if (step != SQLITE_DONE)
 		return ERR_DB;
 	return respond_user(r, 200, r->user_id, true);

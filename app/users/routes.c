@@ -43,4 +43,5 @@ static const struct route routes[] = {
 	 "Change a user's role or disable them (their tokens stop working at once)", patch_schema, user_schema, 200, NULL},
 };
 
-const struct route_table users_routes = ROUTE_TABLE("users", routes);
+const struct route_table users_routes = ROUTE_TABLE("users", routes,
+						   "Profiles, public cards, contacts, and the admin user list");

@@ -110,7 +110,7 @@ test('a failed call is stored as failed with its reason and can be retried: 503,
   const s = await session(app, me.token);
   rag.current = () => ({ status: 503, body: { error: 'down' } });
   const e1 = await call(app, 'POST', `/copilot/sessions/${s.id}`, me.token, { input: 'first' });
-  assertError(assert, e1, 503, 'upstream_error');
+  assertError(assert, e1, 503, 'upstream_unavailable'); // one code, one status: a 503 upstream is unavailable
   rag.current = () => ({ delayMs: 2000, body: { output: 'too late' } });
   const t0 = Date.now();
   assertError(assert, await call(app, 'POST', `/copilot/sessions/${s.id}`, me.token, { input: 'second' }), 504, 'upstream_timeout');
@@ -121,7 +121,7 @@ test('a failed call is stored as failed with its reason and can be retried: 503,
   assertError(assert, await call(app, 'POST', `/copilot/sessions/${s.id}`, me.token, { input: 'fourth' }), 502, 'upstream_malformed');
   let got = (await call(app, 'GET', `/copilot/sessions/${s.id}`, me.token)).json;
   assert.deepEqual(got.details.map((d) => [d.input, d.status, d.error]), [
-    ['first', 'failed', 'upstream_error'], ['second', 'failed', 'upstream_timeout'],
+    ['first', 'failed', 'upstream_unavailable'], ['second', 'failed', 'upstream_timeout'],
     ['third', 'failed', 'upstream_malformed'], ['fourth', 'failed', 'upstream_malformed']]);
   assert.equal(got.session.portfolio, null, 'no allocation before a first answer');
   // the service is back: retry the first input

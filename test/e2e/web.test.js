@@ -3,6 +3,10 @@
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const { startApp, request, rawRequest, header } = require('./lib/app');
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -81,6 +85,35 @@ describe('web front end and API document', () => {
     for (const p of ['/health', '/api/v1/countries', '/api/v1/csp-report']) {
       assert.ok(r.json.paths && r.json.paths[p], `${p} is documented`);
     }
+  });
+
+  test('the document lists the one error table, and @redocly/cli lints it with no error', async () => {
+    const doc = (await request(`${app.url}/api/v1/openapi.json`)).json;
+    const table = doc['x-error-codes'];
+    assert.ok(Array.isArray(table) && table.length >= 20, 'x-error-codes lists the table');
+    const codes = table.map((e) => e.code);
+    for (const c of ['invalid_json', 'invalid_input', 'unauthorized', 'not_found', 'rate_limited',
+      'payload_too_large', 'range_not_satisfiable', 'insufficient_storage', 'quota_exceeded',
+      'llm_unavailable', 'upstream_timeout', 'upstream_unavailable', 'internal']) {
+      assert.ok(codes.includes(c), `${c} is in the table`);
+    }
+    for (const e of table) assert.ok(e.status >= 400 && e.status < 600 && e.meaning, JSON.stringify(e));
+    assert.deepEqual(doc.components.schemas.Error.properties.error.properties.code.enum, codes);
+    for (const item of Object.values(doc.paths)) {
+      for (const op of HTTP_METHODS.filter((m) => item[m]).map((m) => item[m])) {
+        assert.ok(Array.isArray(op.security), `${op.operationId} declares its security`);
+      }
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-'));
+    const file = path.join(dir, 'openapi.json');
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const cli = require.resolve('@redocly/cli/bin/cli.js');
+    const out = spawnSync(process.execPath, [cli, 'lint', file, '--format=json'],
+      { encoding: 'utf8', timeout: 60000, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } });
+    fs.rmSync(dir, { recursive: true, force: true });
+    const report = JSON.parse(out.stdout.slice(out.stdout.indexOf('{')));
+    const errors = report.problems.filter((p) => p.severity === 'error');
+    assert.deepEqual(errors.map((p) => `${p.ruleId}: ${p.message}`), [], 'no lint error');
   });
 
   test('every documented route has an operation with a summary', async () => {

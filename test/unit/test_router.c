@@ -19,7 +19,7 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/things/{id}/parts/{part}", h, ACCESS_PUBLIC, 0, "", NULL, NULL, 0, NULL},
 	{"GET", "/", h, ACCESS_PUBLIC, 0, "", NULL, NULL, 0, NULL},
 };
-static const struct route_table table = ROUTE_TABLE("test", routes);
+static const struct route_table table = ROUTE_TABLE("test", routes, NULL);
 
 static const struct route *match(struct req *r, const char *method, const char *path,
                                  struct buf *allow)
@@ -70,10 +70,10 @@ int main(void)
 
 	/* bad patterns are refused at registration */
 	static const struct route bad[] = {{"GET", "/a/{x", h, ACCESS_PUBLIC, 0, "", NULL, NULL, 0, NULL}};
-	static const struct route_table bad_table = ROUTE_TABLE("bad", bad);
+	static const struct route_table bad_table = ROUTE_TABLE("bad", bad, NULL);
 	CHECK(router_add(&bad_table) == ERR_INVAL);
 	static const struct route bad2[] = {{"GET", "no-slash", h, ACCESS_PUBLIC, 0, "", NULL, NULL, 0, NULL}};
-	static const struct route_table bad_table2 = ROUTE_TABLE("bad", bad2);
+	static const struct route_table bad_table2 = ROUTE_TABLE("bad", bad2, NULL);
 	CHECK(router_add(&bad_table2) == ERR_INVAL);
 
 	buf_free(&allow);

@@ -212,6 +212,15 @@ function render(doc) {
     toc.append(el('li', {}, el('a', { href: '#tag-schemas' }, 'Schemas'),
       el('ul', {}, schemas.map(([name]) => el('li', {}, el('a', { href: hash(`schema-${name}`) }, name))))));
   }
+  const errs = arr(doc['x-error-codes']).filter((e) => isObj(e) && str(e.code));
+  if (errs.length) {
+    $('components').append(el('section', { class: 'group', id: 'tag-errors', 'aria-labelledby': 'errors-h' },
+      el('h2', { id: 'errors-h' }, 'Error codes'),
+      el('table', {}, el('thead', {}, el('tr', {}, ['code', 'status', 'meaning'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, errs.map((e) => el('tr', {}, el('td', {}, el('code', {}, e.code)), el('td', {}, String(e.status)),
+          el('td', {}, str(e.meaning) ? e.meaning : '')))))));
+    toc.append(el('li', {}, el('a', { href: '#tag-errors' }, 'Error codes')));
+  }
   $('toc').append(toc);
   $('toc').hidden = false;
   $('filter').disabled = false;
