@@ -129,6 +129,26 @@ int req_page(struct req *r, int *limit, const char **cursor)
 	return 0;
 }
 
+int req_page_of(struct req *r, struct page *pg)
+{
+	return req_page(r, &pg->limit, &pg->cursor);
+}
+
+int res_page(struct req *r, const struct page_out *out, size_t size, void (*item)(struct jw *w, const void *p))
+{
+	struct jw w;
+	res_json(r, 200, &w);
+	jw_obj(&w);
+	jw_key(&w, "items");
+	jw_arr(&w);
+	for (size_t i = 0; i < out->n; i++)
+		item(&w, (const char *)out->items + i * size);
+	jw_arr_end(&w);
+	jw_kstr(&w, "next_cursor", out->next_cursor);
+	jw_obj_end(&w);
+	return res_end(r, &w);
+}
+
 struct jw *res_json(struct req *r, int status, struct jw *w)
 {
 	r->status = status;

@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/page.h"
 #include "http/errors.h"
 #include "http/route.h"
 
@@ -76,6 +77,11 @@ int req_int(struct req *r, const struct json *obj, const char *name, int64_t min
             bool *present, int64_t *out);
 /* ?limit= (default 50, 1..200) and ?cursor= (opaque, may be NULL). */
 int req_page(struct req *r, int *limit, const char **cursor);
+/* The same into a struct page for a store function. */
+int req_page_of(struct req *r, struct page *pg);
+/* Answers 200 {"items":[...],"next_cursor"} from a store function's page of structs: item()
+ * writes one (p points at an element of size bytes). */
+int res_page(struct req *r, const struct page_out *out, size_t size, void (*item)(struct jw *w, const void *p));
 
 /* True when the request's If-None-Match names etag (weak comparison) or is "*". */
 bool req_etag_match(const struct req *r, const char *etag);

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/embed.h"
 #include "core/log.h"
+#include "core/page.h"
 #include "core/time.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -363,6 +364,95 @@ void db_done(sqlite3_stmt *st)
 		return;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+}
+
+void db_bind_text(db_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void db_bind_int(db_stmt *st, int i, int64_t v)
+{
+	sqlite3_bind_int64(st, i, v);
+}
+
+void db_bind_null(db_stmt *st, int i)
+{
+	sqlite3_bind_null(st, i);
+}
+
+void db_bind_blob(db_stmt *st, int i, const void *p, size_t n)
+{
+	sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC);
+}
+
+int db_step(db_stmt *st, const char *context)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return DB_ROW;
+	if (rc == SQLITE_DONE)
+		return DB_DONE;
+	int ext = sqlite3_extended_errcode(sqlite3_db_handle(st));
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return ERR_EXISTS;
+	return db_fail(context);
+}
+
+const char *db_col(db_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+int64_t db_col_int(db_stmt *st, int i)
+{
+	return sqlite3_column_int64(st, i);
+}
+
+bool db_col_null(db_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
+const void *db_col_blob(db_stmt *st, int i, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	*n = (size_t)sqlite3_column_bytes(st, i);
+	return p;
+}
+
+int db_changes(void)
+{
+	sqlite3 *db = db_conn();
+	return db ? sqlite3_changes(db) : 0;
+}
+
+int db_page(struct arena *a, db_stmt *st, const struct page *pg, size_t size,
+            int (*row)(struct arena *a, db_stmt *st, void *item), struct page_out *out, const char *context)
+{
+	*out = (struct page_out){0};
+	char *items = arena_alloc(a, size * (size_t)pg->limit + 1);
+	int rc = items ? 0 : ERR_NOMEM, step = DB_DONE;
+	const char *last = NULL;
+	while (!rc && (step = db_step(st, context)) == DB_ROW) {
+		if (out->n == (size_t)pg->limit) {
+			out->next_cursor = last; /* a row beyond the page: the next one starts after last */
+			break;
+		}
+		memset(items + out->n * size, 0, size);
+		rc = row(a, st, items + out->n * size);
+		if (!rc && !(last = db_text(a, st, 0)))
+			rc = ERR_NOMEM;
+		out->n++;
+	}
+	if (!rc && step < 0)
+		rc = step;
+	db_done(st);
+	out->items = items;
+	return rc;
 }
 
 int db_fail(const char *context)

@@ -6,7 +6,9 @@
 #define STORE_DB_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 
@@ -53,7 +55,44 @@ int db_row(struct arena *a, const char *sql, const char *context, int nparams, c
 /* Column i of the current row as a NUL-terminated copy in a, or NULL (SQL NULL or no
  * memory). */
 char *db_text(struct arena *a, sqlite3_stmt *st, int i);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK on this thread's connection. */
+/* ---- the statement API that domain store.c files use (engine-neutral) ---------------- */
+/* store.c files use only these (and db_prep/db_done/db_run/db_row/db_text above), never the
+ * engine's own calls, so that a second engine implements this list and nothing else. SQL
+ * uses ?1..?n parameters and the subset both engines read alike. */
+typedef sqlite3_stmt db_stmt;
+enum { DB_DONE = 0, DB_ROW = 1 };
+/* i is 1-based. A NULL text binds SQL NULL. Bytes are not copied: they must live until
+ * db_done. */
+void db_bind_text(db_stmt *st, int i, const char *s);
+void db_bind_int(db_stmt *st, int i, int64_t v);
+void db_bind_null(db_stmt *st, int i);
+void db_bind_blob(db_stmt *st, int i, const void *p, size_t n);
+/* DB_ROW, DB_DONE, ERR_EXISTS (a UNIQUE or PRIMARY KEY constraint failed: not logged), or
+ * ERR_DB (logged with context). */
+int db_step(db_stmt *st, const char *context);
+/* Column i of the current row: text (NULL for SQL NULL; valid until the next step or done),
+ * integer, NULL test, blob (*n its length). */
+const char *db_col(db_stmt *st, int i);
+int64_t db_col_int(db_stmt *st, int i);
+bool db_col_null(db_stmt *st, int i);
+const void *db_col_blob(db_stmt *st, int i, size_t *n);
+/* Rows changed by the last write on this thread's current connection. */
+int db_changes(void);
+/* A page of rows: st is bound and selects up to pg->limit + 1 rows whose column 0 is the
+ * page cursor; row() fills each of the first pg->limit items (size bytes each, allocated in
+ * a). st is done afterwards. 0, ERR_NOMEM or ERR_DB. */
+struct page;
+struct page_out;
+int db_page(struct arena *a, db_stmt *st, const struct page *pg, size_t size,
+            int (*row)(struct arena *a, db_stmt *st, void *item), struct page_out *out, const char *context);
+
+/* ---- transactions ------------------------------------------------------------------- */
+/* Every write runs between db_begin and db_commit (db_run opens its own when none is open).
+ * Writes are serialised: one writer at a time, in arrival order, on one connection; several
+ * callers' transactions may be committed by one fsync (group commit). db_commit returns only
+ * after the commit that holds this caller's work is durable: 0, or ERR_DB when it (or the
+ * batch it was part of) failed and nothing of it was kept. db_rollback undoes only this
+ * caller's work. Nested db_begin is a savepoint. Reads outside a write see committed data. */
 WUR int db_begin(void);
 WUR int db_commit(void);
 void db_rollback(void);
