@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 	const struct migration *mig = db_schema(&nmig);
 	int applied = 0;
 	if (!dbpath || datadir_secret(c.data, &msg) || db_pool_init(dbpath) || !db_conn() ||
-	    db_migrate(db_conn(), mig, nmig, &applied, &msg)) {
+	    db_pool_migrate(mig, nmig, &applied, &msg)) {
 		free(dbpath);
 		rc = fail("cannot start", &msg);
 		goto close;

@@ -19,24 +19,57 @@
 #include "core/time.h"
 
 #define BUSY_TIMEOUT_MS 5000
-#define STMT_CACHE 128
+#define GROUP_MAX 64 /* transactions one COMMIT may hold at most */
 
 struct cached {
-	const char *sql;
+	const char *sql; /* the key: a static string's address */
 	sqlite3_stmt *st;
 };
 
-/* One per thread that touched the database; owned by the pool list. */
+/* One per reader thread, plus the writer's; owned by the pool list. */
 struct conn {
 	sqlite3 *db;
-	struct cached cache[STMT_CACHE];
+	struct cached *cache; /* open addressing, cap a power of two, grown at 3/4 */
+	size_t cap, used;
 	struct conn *next;
 };
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *pool_path;
 static struct conn *pool;
-static _Thread_local struct conn *mine;
+static _Thread_local struct conn *reader; /* this thread's read-only connection */
+static _Thread_local struct conn *mine;   /* the one in use: reader, or the writer's in a turn */
+static _Thread_local int depth;           /* savepoints this thread holds on the writer */
+static _Thread_local sqlite3_stmt *implicit; /* a write prepared outside a transaction */
+
+/* A caller waiting for the batch that holds its work to commit; lives on its stack. */
+struct member {
+	struct member *next;
+	int rc;
+	bool done;
+};
+
+/* A caller waiting for its turn at the writer, in arrival order; lives on its stack. */
+struct waiter {
+	struct waiter *next;
+	pthread_cond_t cv;
+	bool granted;
+};
+
+/* The writer. The fields down to conn are read and written with lock held; conn and open
+ * belong to whoever holds the turn. The turn passes from one holder to the head of the
+ * queue directly (FIFO, one wake-up per hand-over). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t committed;
+	bool busy;                   /* someone holds the turn */
+	struct waiter *head, **tail; /* waiting for the turn */
+	uint64_t batches;
+	struct member *members; /* of the open batch */
+	int nmembers;
+	bool open; /* a batch transaction is open on conn */
+	struct conn *conn;
+} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .committed = PTHREAD_COND_INITIALIZER, .tail = &w.head};
 
 int db_open(const char *path, sqlite3 **out, struct buf *msg)
 {
@@ -211,8 +244,8 @@ int db_run(const char *sql, const char *context, int n, const char *const *texts
 		if (texts[i])
 			sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(context);
-	db_done(st);
-	return rc;
+	int done = db_done(st);
+	return rc ? rc : done;
 }
 
 int db_row(struct arena *a, const char *sql, const char *context, int nparams, const char *const *params,
@@ -236,7 +269,9 @@ int db_row(struct arena *a, const char *sql, const char *context, int nparams, c
 	} else {
 		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail(context);
 	}
-	db_done(st);
+	int done = db_done(st);
+	if (!rc)
+		rc = done;
 	return rc;
 }
 
@@ -258,15 +293,19 @@ int db_pool_init(const char *path)
 	return pool_path ? 0 : ERR_NOMEM;
 }
 
-sqlite3 *db_conn(void)
+/* Opens a connection and puts it on the pool list. query_only for readers: a write that
+ * bypasses the writer fails loudly instead of waiting in SQLite's busy handler. */
+static struct conn *conn_new(bool reader)
 {
-	if (mine)
-		return mine->db;
 	struct conn *c = calloc(1, sizeof *c);
 	struct buf msg = BUF_INIT(1024);
-	if (!c || !pool_path || db_open(pool_path, &c->db, &msg)) {
-		log_error("cannot open database connection", "reason", buf_str(&msg), NULL);
+	if (!c || !pool_path || db_open(pool_path, &c->db, &msg) ||
+	    (reader && sqlite3_exec(c->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK)) {
+		log_error("cannot open database connection", "reason", c && c->db ? sqlite3_errmsg(c->db) : buf_str(&msg),
+		          NULL);
 		buf_free(&msg);
+		if (c)
+			sqlite3_close_v2(c->db);
 		free(c);
 		return NULL;
 	}
@@ -275,24 +314,34 @@ sqlite3 *db_conn(void)
 	c->next = pool;
 	pool = c;
 	pthread_mutex_unlock(&pool_lock);
-	mine = c;
-	return c->db;
+	return c;
+}
+
+sqlite3 *db_conn(void)
+{
+	if (!mine && !(mine = reader = conn_new(true)))
+		return NULL;
+	return mine->db;
+}
+
+static void cache_free(struct conn *c)
+{
+	for (size_t i = 0; i < c->cap; i++)
+		sqlite3_finalize(c->cache[i].st);
+	free(c->cache);
+	c->cache = NULL;
+	c->cap = c->used = 0;
 }
 
 static void conn_close(struct conn *c)
 {
-	for (int i = 0; i < STMT_CACHE; i++)
-		sqlite3_finalize(c->cache[i].st);
+	cache_free(c);
 	sqlite3_close_v2(c->db);
 	free(c);
 }
 
-void db_thread_done(void)
+static void pool_remove(struct conn *c)
 {
-	struct conn *c = mine;
-	if (!c)
-		return;
-	mine = NULL;
 	pthread_mutex_lock(&pool_lock);
 	for (struct conn **p = &pool; *p; p = &(*p)->next) {
 		if (*p == c) {
@@ -301,6 +350,15 @@ void db_thread_done(void)
 		}
 	}
 	pthread_mutex_unlock(&pool_lock);
+}
+
+void db_thread_done(void)
+{
+	struct conn *c = reader;
+	if (!c)
+		return;
+	mine = reader = NULL;
+	pool_remove(c);
 	conn_close(c);
 }
 
@@ -310,60 +368,106 @@ void db_pool_close(void)
 	struct conn *c = pool;
 	pool = NULL;
 	pthread_mutex_unlock(&pool_lock);
-	if (c && sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
-		log_warn("final checkpoint failed", "reason", sqlite3_errmsg(c->db), NULL);
+	sqlite3 *last = w.conn ? w.conn->db : c ? c->db : NULL;
+	if (last && sqlite3_exec(last, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
+		log_warn("final checkpoint failed", "reason", sqlite3_errmsg(last), NULL);
 	while (c) {
 		struct conn *next = c->next;
 		conn_close(c);
 		c = next;
 	}
-	mine = NULL;
+	mine = reader = NULL;
+	w.conn = NULL;
 	free(pool_path);
 	pool_path = NULL;
 }
 
-/* ---- statements and transactions -------------------------------------------------- */
+/* ---- statements ---------------------------------------------------------------------- */
+
+static size_t slot_of(const char *sql, size_t cap)
+{
+	uintptr_t h = (uintptr_t)sql;
+	return (size_t)((h >> 4) ^ (h >> 12) ^ (h >> 20)) & (cap - 1);
+}
+
+/* The cache grows instead of evicting: the binary has a fixed, finite set of SQL strings,
+ * and evicting could finalize a statement a caller is still stepping. */
+static int cache_grow(struct conn *c)
+{
+	size_t cap = c->cap ? c->cap * 2 : 64;
+	struct cached *t = calloc(cap, sizeof *t);
+	if (!t)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < c->cap; i++) {
+		if (!c->cache[i].sql)
+			continue;
+		size_t k = slot_of(c->cache[i].sql, cap);
+		while (t[k].sql)
+			k = (k + 1) & (cap - 1);
+		t[k] = c->cache[i];
+	}
+	free(c->cache);
+	c->cache = t;
+	c->cap = cap;
+	return 0;
+}
+
+static sqlite3_stmt *prep(const char *sql);
 
 sqlite3_stmt *db_prep(const char *sql)
 {
+	sqlite3_stmt *st = prep(sql);
+	if (!st || depth > 0 || sqlite3_stmt_readonly(st))
+		return st;
+	/* a write outside any transaction: its own transaction, from here to db_done */
+	if (db_begin())
+		return NULL;
+	if (!(st = prep(sql))) {
+		db_rollback();
+		return NULL;
+	}
+	implicit = st;
+	return st;
+}
+
+static sqlite3_stmt *prep(const char *sql)
+{
 	if (!db_conn())
 		return NULL;
-	uintptr_t h = (uintptr_t)sql;
-	size_t slot = (size_t)((h >> 4) ^ (h >> 12)) % STMT_CACHE;
-	for (size_t i = 0; i < STMT_CACHE; i++) {
-		struct cached *e = &mine->cache[(slot + i) % STMT_CACHE];
-		if (e->sql == sql)
-			return e->st;
-		if (!e->sql) {
-			if (sqlite3_prepare_v3(mine->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) !=
-			    SQLITE_OK) {
-				db_fail("prepare");
-				e->st = NULL;
-				return NULL;
-			}
-			e->sql = sql;
-			return e->st;
-		}
+	struct conn *c = mine;
+	if ((c->used + 1) * 4 > c->cap * 3 && cache_grow(c)) {
+		log_error("statement cache: out of memory", NULL);
+		return NULL;
 	}
-	/* full: more distinct statements than slots; evict the home slot */
-	struct cached *e = &mine->cache[slot];
-	sqlite3_finalize(e->st);
-	e->sql = NULL;
-	if (sqlite3_prepare_v3(mine->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
+	size_t k = slot_of(sql, c->cap);
+	while (c->cache[k].sql && c->cache[k].sql != sql)
+		k = (k + 1) & (c->cap - 1);
+	struct cached *e = &c->cache[k];
+	if (e->sql)
+		return e->st;
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
 		db_fail("prepare");
 		e->st = NULL;
 		return NULL;
 	}
 	e->sql = sql;
+	c->used++;
 	return e->st;
 }
 
-void db_done(sqlite3_stmt *st)
+int db_done(sqlite3_stmt *st)
 {
 	if (!st)
-		return;
+		return 0;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (st != implicit || depth != 1)
+		return 0;
+	implicit = NULL;
+	int rc = db_commit();
+	if (rc)
+		log_error("a single-statement write was not committed", "sql", sqlite3_sql(st), NULL);
+	return rc;
 }
 
 void db_bind_text(db_stmt *st, int i, const char *s)
@@ -450,7 +554,9 @@ int db_page(struct arena *a, db_stmt *st, const struct page *pg, size_t size,
 	}
 	if (!rc && step < 0)
 		rc = step;
-	db_done(st);
+	int done = db_done(st);
+	if (!rc)
+		rc = done;
 	out->items = items;
 	return rc;
 }
@@ -465,31 +571,193 @@ int db_fail(const char *context)
 	return ERR_DB;
 }
 
-static int exec_simple(const char *sql)
+/* ---- the writer: one at a time, FIFO, group commit ---------------------------------- */
+/* A caller of db_begin takes a ticket and waits for its turn; while it holds the turn, its
+ * thread uses the one writer connection (inside a batch transaction, under its own
+ * savepoint). At db_commit it releases its savepoint and joins the batch; if others are
+ * waiting for a turn (and the batch is not full) it passes the turn on and sleeps until the
+ * batch is committed by the last of them; otherwise it commits the batch itself: one fsync
+ * for everyone in it. Nobody is told "done" before the COMMIT that holds their work. */
+
+static int writer_exec(const char *sql)
 {
-	sqlite3 *db = db_conn();
-	if (!db)
-		return ERR_DB;
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(sql);
+	return sqlite3_exec(w.conn->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(sql);
+}
+
+/* Ends this thread's turn. Called with the batch in a consistent state (no open savepoint
+ * of ours). me: our membership, or NULL when our work was rolled back. */
+static void turn_end(struct member *me)
+{
+	pthread_mutex_lock(&w.lock);
+	if (me) {
+		me->next = w.members;
+		w.members = me;
+		w.nmembers++;
+	}
+	bool waiting = w.head != NULL;
+	if (w.open && w.nmembers > 0 && (!waiting || w.nmembers >= GROUP_MAX)) {
+		pthread_mutex_unlock(&w.lock);
+		/* the fsync runs without the mutex, so others keep queueing for the next batch */
+		int rc = writer_exec("COMMIT");
+		if (rc && !sqlite3_get_autocommit(w.conn->db))
+			sqlite3_exec(w.conn->db, "ROLLBACK", NULL, NULL, NULL);
+		pthread_mutex_lock(&w.lock);
+		for (struct member *m = w.members; m; m = m->next) {
+			m->rc = rc;
+			m->done = true;
+		}
+		w.members = NULL;
+		w.nmembers = 0;
+		w.open = false;
+		w.batches++;
+		pthread_cond_broadcast(&w.committed);
+	} else if (w.open && w.nmembers == 0 && !waiting) {
+		/* only rolled-back work in this batch: nothing to make durable */
+		writer_exec("ROLLBACK");
+		w.open = false;
+	}
+	struct waiter *next = w.head;
+	if (next) {
+		if (!(w.head = next->next))
+			w.tail = &w.head;
+		next->granted = true;
+		pthread_cond_signal(&next->cv);
+	} else {
+		w.busy = false;
+	}
+	if (me)
+		while (!me->done)
+			pthread_cond_wait(&w.committed, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+}
+
+/* The batch transaction died under us (an I/O error, a full disk: SQLite rolled it back
+ * itself): everyone in it fails, none of it is acknowledged. Called holding the turn. */
+static void batch_lost(void)
+{
+	pthread_mutex_lock(&w.lock);
+	for (struct member *m = w.members; m; m = m->next) {
+		m->rc = ERR_DB;
+		m->done = true;
+	}
+	w.members = NULL;
+	w.nmembers = 0;
+	w.open = false;
+	pthread_cond_broadcast(&w.committed);
+	pthread_mutex_unlock(&w.lock);
 }
 
 int db_begin(void)
 {
-	return exec_simple("BEGIN IMMEDIATE");
+	if (depth > 0) {
+		char sp[32];
+		snprintf(sp, sizeof sp, "SAVEPOINT s%d", depth + 1);
+		int rc = writer_exec(sp);
+		if (!rc)
+			depth++;
+		return rc;
+	}
+	if (!db_conn())
+		return ERR_DB;
+	pthread_mutex_lock(&w.lock);
+	if (w.busy) {
+		struct waiter me = {.next = NULL, .granted = false};
+		pthread_cond_init(&me.cv, NULL);
+		*w.tail = &me;
+		w.tail = &me.next;
+		while (!me.granted)
+			pthread_cond_wait(&me.cv, &w.lock);
+		pthread_cond_destroy(&me.cv);
+	} else {
+		w.busy = true;
+	}
+	pthread_mutex_unlock(&w.lock);
+	/* our turn: the writer connection is ours until turn_end */
+	if (!w.conn && !(w.conn = conn_new(false))) {
+		turn_end(NULL);
+		return ERR_DB;
+	}
+	if (!w.open) {
+		if (writer_exec("BEGIN IMMEDIATE")) {
+			turn_end(NULL);
+			return ERR_DB;
+		}
+		w.open = true;
+	}
+	if (writer_exec("SAVEPOINT s1")) {
+		turn_end(NULL);
+		return ERR_DB;
+	}
+	depth = 1;
+	mine = w.conn;
+	return 0;
+}
+
+/* Leaves the writer after our outermost savepoint was released (kept) or rolled back. */
+static int leave(bool keep)
+{
+	depth = 0;
+	mine = reader;
+	if (!w.open || sqlite3_get_autocommit(w.conn->db)) {
+		batch_lost();
+		turn_end(NULL);
+		return ERR_DB;
+	}
+	struct member me = {0};
+	turn_end(keep ? &me : NULL);
+	return keep ? me.rc : 0;
 }
 
 int db_commit(void)
 {
-	int rc = exec_simple("COMMIT");
-	if (rc)
+	if (depth == 0)
+		return ERR_DB;
+	char sp[32];
+	snprintf(sp, sizeof sp, "RELEASE s%d", depth);
+	if (depth > 1) {
+		int rc = writer_exec(sp);
+		if (rc)
+			db_rollback();
+		else
+			depth--;
+		return rc;
+	}
+	if (writer_exec(sp)) {
 		db_rollback();
-	return rc;
+		return ERR_DB;
+	}
+	return leave(true);
 }
 
 void db_rollback(void)
 {
-	if (mine && !sqlite3_get_autocommit(mine->db))
-		sqlite3_exec(mine->db, "ROLLBACK", NULL, NULL, NULL);
+	if (depth == 0)
+		return;
+	char sp[64];
+	snprintf(sp, sizeof sp, "ROLLBACK TO s%d; RELEASE s%d", depth, depth);
+	if (!sqlite3_get_autocommit(w.conn->db))
+		sqlite3_exec(w.conn->db, sp, NULL, NULL, NULL);
+	if (depth > 1) {
+		depth--;
+		return;
+	}
+	(void)leave(false);
+}
+
+int db_pool_migrate(const struct migration *m, size_t n, int *applied, struct buf *msg)
+{
+	/* migrations run before any request, on the writer connection, outside any batch */
+	if (!w.conn && !(w.conn = conn_new(false)))
+		return ERR_DB;
+	return db_migrate(w.conn->db, m, n, applied, msg);
+}
+
+uint64_t db_batches(void)
+{
+	pthread_mutex_lock(&w.lock);
+	uint64_t n = w.batches;
+	pthread_mutex_unlock(&w.lock);
+	return n;
 }
 
 /* ---- backup ------------------------------------------------------------------------ */

@@ -32,6 +32,10 @@ const struct migration *db_schema(size_t *n);
 WUR int db_pool_init(const char *path);
 /* This thread's connection, opened on first use; NULL (logged) when it cannot be opened. */
 sqlite3 *db_conn(void);
+/* Applies migrations on the writer connection, before any request. */
+WUR int db_pool_migrate(const struct migration *m, size_t n, int *applied, struct buf *msg);
+/* How many batch transactions the writer has committed (group commit: fewer than writes). */
+uint64_t db_batches(void);
 /* Closes this thread's connection (called as a worker thread ends). */
 void db_thread_done(void);
 /* Closes every connection: only once no other thread uses the database. A final
@@ -40,9 +44,12 @@ void db_pool_close(void);
 
 /* A cached prepared statement on this thread's connection, reset and unbound, or NULL
  * (logged). sql must be a string with static storage. Call db_done when finished with it,
- * before preparing the same SQL again. */
+ * before preparing the same SQL again. A statement that writes, prepared outside
+ * db_begin/db_commit, is a transaction of its own (it waits for the writer here) that
+ * db_done commits: then db_done's result says whether the write is durable (0) or lost
+ * (ERR_DB); otherwise it is always 0. */
 sqlite3_stmt *db_prep(const char *sql);
-void db_done(sqlite3_stmt *st);
+int db_done(sqlite3_stmt *st);
 /* Runs a statement that returns no rows, its parameters ?1..?n bound to texts (NULL binds
  * NULL). 0, or ERR_DB (logged with context). */
 WUR int db_run(const char *sql, const char *context, int n, const char *const *texts);
