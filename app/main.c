@@ -278,6 +278,7 @@ static int serve(const char *data, struct buf *msg)
 		log_stop();
 		return fail("cannot start the server", msg);
 	}
+	datadir_note_url(server_url());
 	log_info("listening", "url", server_url(), "version", APP_VERSION, "data", data, NULL);
 
 	int sig = 0;
@@ -314,6 +315,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* the database, its -wal and -shm, media, backups and keys: readable by this user only */
+	umask(077);
 	struct buf msg = BUF_INIT(4096);
 	rc = 1;
 	if (strcmp(c.command, "backup") == 0) {
@@ -328,7 +331,16 @@ int main(int argc, char **argv)
 		free(db);
 		goto done;
 	}
-	if (datadir_prepare(c.data, &msg) || datadir_lock(c.data, &msg)) {
+	/* serve owns the directory; admin and migrate also work beside a running server, which
+	 * then keeps the schema (they refuse to migrate under it) */
+	bool beside = false;
+	int lrc = datadir_prepare(c.data, &msg);
+	if (!lrc && (lrc = datadir_lock(c.data, &msg)) == ERR_BUSY && strcmp(c.command, "serve") != 0) {
+		beside = true;
+		lrc = 0;
+		buf_reset(&msg);
+	}
+	if (lrc) {
 		fprintf(stderr, "app: %s\n", buf_str(&msg));
 		goto done;
 	}
@@ -337,6 +349,10 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto done;
 	}
+	struct buf running_url = BUF_INIT(512);
+	if (beside && !*config_str("PUBLIC_URL") && datadir_server_url(c.data, &running_url) == 0)
+		config_flag("PUBLIC_URL", buf_str(&running_url)); /* links reach the running server */
+	buf_free(&running_url);
 	if ((rc = check_settings()) >= 0)
 		goto done;
 	rc = 1;
@@ -347,7 +363,7 @@ int main(int argc, char **argv)
 	const struct migration *mig = db_schema(&nmig);
 	int applied = 0;
 	if (!dbpath || datadir_secret(c.data, &msg) || db_pool_init(dbpath) || !db_conn() ||
-	    db_pool_migrate(mig, nmig, &applied, &msg)) {
+	    (beside ? db_schema_check(mig, nmig, &msg) : db_pool_migrate(mig, nmig, &applied, &msg))) {
 		free(dbpath);
 		rc = fail("cannot start", &msg);
 		goto close;

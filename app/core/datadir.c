@@ -99,6 +99,36 @@ int datadir_lock(const char *dir, struct buf *msg)
 	return 0;
 }
 
+void datadir_note_url(const char *url)
+{
+	char line[64];
+	int n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+	size_t ulen = strlen(url);
+	if (lock_fd < 0 || n <= 0 || ftruncate(lock_fd, 0) != 0 || pwrite(lock_fd, line, (size_t)n, 0) != n ||
+	    pwrite(lock_fd, url, ulen, n) != (ssize_t)ulen || pwrite(lock_fd, "\n", 1, n + (off_t)ulen) != 1)
+		log_warn("cannot note the server's address in the lock file", NULL);
+}
+
+int datadir_server_url(const char *dir, struct buf *out)
+{
+	char *path = datadir_path(dir, "app.lock");
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	free(path);
+	if (fd < 0)
+		return ERR_NOTFOUND;
+	char text[512];
+	ssize_t n = read(fd, text, sizeof text - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	char *url = strchr(text, '\n');
+	if (!url || strncmp(url + 1, "http", 4) != 0)
+		return ERR_NOTFOUND;
+	url++;
+	url[strcspn(url, "\n")] = '\0';
+	buf_reset(out);
+	return buf_adds(out, url) ? ERR_TOOBIG : 0;
+}
+
 void datadir_unlock(void)
 {
 	if (lock_fd >= 0)

@@ -15,6 +15,11 @@ WUR int datadir_prepare(const char *dir, struct buf *msg);
  * message naming the holder's pid when another process has it. */
 WUR int datadir_lock(const char *dir, struct buf *msg);
 void datadir_unlock(void);
+/* The lock holder (a running server) notes the address it serves on in the lock file, so
+ * that commands run beside it (app admin create) print links that reach it. */
+void datadir_note_url(const char *url);
+/* The address a running server on dir noted, in out; ERR_NOTFOUND when none. */
+int datadir_server_url(const char *dir, struct buf *out);
 /* Loads dir/secret.key, creating it (CTR-DRBG bytes, mode 0600) on first boot. The key
  * stays in memory until datadir_forget. */
 WUR int datadir_secret(const char *dir, struct buf *msg);

@@ -752,6 +752,22 @@ int db_pool_migrate(const struct migration *m, size_t n, int *applied, struct bu
 	return db_migrate(w.conn->db, m, n, applied, msg);
 }
 
+int db_schema_check(const struct migration *m, size_t n, struct buf *msg)
+{
+	sqlite3_stmt *st = prep(sql_max_version);
+	if (!st)
+		return ERR_DB;
+	int have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	db_done(st);
+	int newest = n ? m[n - 1].version : 0;
+	if (have == newest)
+		return 0;
+	buf_note(msg, "a server is running on this data directory with schema version %d and this binary has %d: "
+	              "stop the server to migrate",
+	         have, newest);
+	return ERR_BUSY;
+}
+
 uint64_t db_batches(void)
 {
 	pthread_mutex_lock(&w.lock);

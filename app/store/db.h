@@ -34,6 +34,9 @@ WUR int db_pool_init(const char *path);
 sqlite3 *db_conn(void);
 /* Applies migrations on the writer connection, before any request. */
 WUR int db_pool_migrate(const struct migration *m, size_t n, int *applied, struct buf *msg);
+/* Beside a running server (which owns migrations): 0 when the database is exactly at the
+ * schema of m; ERR_BUSY (with a message) when migrations are pending or it is newer. */
+WUR int db_schema_check(const struct migration *m, size_t n, struct buf *msg);
 /* How many batch transactions the writer has committed (group commit: fewer than writes). */
 uint64_t db_batches(void);
 /* Closes this thread's connection (called as a worker thread ends). */

@@ -91,3 +91,36 @@ describe('backup', () => {
     assert.equal((await app.stop()).code, 0);
   });
 });
+
+const json = (body) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('commands beside a running server', () => {
+  test('admin create works while the server runs and prints a link to the address it serves on', async (t) => {
+    const app = await startApp({ t });
+    const r = await runCliAsync(['--data', app.dataDir, 'admin', 'create', 'boss@cli.test'], { timeout: 20000 });
+    assert.equal(r.code, 0, `exit status (signal ${r.signal}); stderr:\n${r.stderr}`);
+    const link = r.stdout.match(/https?:\/\/\S+/);
+    assert.ok(link, r.stdout);
+    assert.ok(link[0].startsWith(`${app.url}/reset-password?token=`), `${link[0]} reaches ${app.url}`);
+    // the link works against the running server: it sets the password, and the admin signs in
+    const token = new URL(link[0]).searchParams.get('token');
+    const set = await request(`${app.url}/api/v1/auth/password/reset`, json({ token, password: 'a long admin password' }));
+    assert.ok(set.status < 300, set.text);
+    const login = await request(`${app.url}/api/v1/auth/login`, json({ email: 'boss@cli.test', password: 'a long admin password' }));
+    assert.equal(login.status, 200, login.text);
+    assert.equal(login.json.user.role, 'admin');
+    const m = await runCliAsync(['--data', app.dataDir, 'migrate'], { timeout: 20000 });
+    assert.equal(m.code, 0, `migrate with nothing to do runs beside the server: ${m.stderr}`);
+    assert.equal((await app.stop()).code, 0);
+  });
+
+  test('the database files are readable by their owner only', async (t) => {
+    const app = await startApp({ t });
+    await request(`${app.url}/health`);
+    for (const f of ['app.db', 'app.db-wal', 'app.db-shm', 'secret.key']) {
+      const mode = fs.statSync(path.join(app.dataDir, f)).mode & 0o777;
+      assert.equal(mode.toString(8), '600', f);
+    }
+    assert.equal((await app.stop()).code, 0);
+  });
+});
