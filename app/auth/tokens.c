@@ -277,7 +277,7 @@ static int authenticate(struct req *r, enum route_access need)
 	const char *h = req_header(r, "Authorization");
 	/* EventSource cannot send headers: a GET may carry the token as ?access_token= (the
 	 * access log never records query strings) */
-	const char *q = !h && strcmp(r->method, "GET") == 0 ? req_query(r, "access_token") : NULL;
+	const char *q = !h && route_query_token(r->route) ? req_query(r, "access_token") : NULL;
 	if (!q && (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]))
 		return http_error(r, E_UNAUTHORIZED, "sign in first: Authorization: Bearer <token>", NULL);
 	const char *token = q ? q : h + 7;

@@ -4,7 +4,9 @@
 #ifndef HTTP_ROUTE_H
 #define HTTP_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct req;
 
@@ -33,6 +35,15 @@ struct route {
 	int status;
 	const char *produces; /* success content type; NULL means application/json */
 };
+
+/* The access token may come as ?access_token= (RFC 6750) only where a client cannot send a
+ * header: routes for EventSource (they produce text/event-stream) and WebSocket upgrades.
+ * Everywhere else a query token is ignored. */
+static inline bool route_query_token(const struct route *rt)
+{
+	return rt && rt->produces &&
+	       (strcmp(rt->produces, "text/event-stream") == 0 || strcmp(rt->produces, "websocket") == 0);
+}
 
 #define BODY_STREAM ((size_t)-1)
 

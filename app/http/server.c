@@ -255,7 +255,7 @@ static void serve(struct req *r, const struct mg_request_info *ri)
 		if (r->error_code)
 			goto out;
 	} else if (r->route->access == ACCESS_OPTIONAL &&
-	           (req_header(r, "Authorization") || req_query(r, "access_token"))) {
+	           (req_header(r, "Authorization") || (route_query_token(r->route) && req_query(r, "access_token")))) {
 		if (!server_authenticate || server_authenticate(r, ACCESS_USER) < 0) {
 			if (!r->error_code)
 				http_error(r, E_UNAUTHORIZED, "the access token is not valid", NULL);

@@ -108,6 +108,8 @@ test('protected routes want a valid access token', async () => {
   const me = await get('/users/me', u.access_token);
   assert.equal(me.status, 200);
   assert.equal(me.json.id, u.user.id);
+  // a token in the query string is for EventSource and WebSocket only, never for /users/me
+  assertError(assert, await get(`/users/me?access_token=${u.access_token}`), 401, 'unauthorized');
 });
 
 test('refresh rotates; a reused refresh token signs the whole session out', async () => {
