@@ -29,6 +29,7 @@
 #define ARENA_MAX (16u << 20) /* per-request memory budget */
 #define ARENA_FIRST 8192
 #define OUT_MAX (64u << 20)   /* largest response built in memory */
+#define INLINE_BODY_MAX 16384 /* bodies up to this go out in the same write as the head */
 
 int (*server_authenticate)(struct req *r, enum route_access need);
 
@@ -321,12 +322,16 @@ static void send_response(struct req *r)
 	}
 	bool head = strcmp(r->method, "HEAD") == 0;
 	bool no_body = r->status == 204 || r->status == 304;
-	struct buf h = BUF_INIT(OUT_MAX + 65536);
-	int rc = buf_reserve(&h, 512 + r->headers.len + (head || no_body ? 0 : r->out.len));
+	/* a small body rides in the head's segment (one write, one copy of a few KiB); a larger
+	 * one is written from where the handler built it, never copied: its full segments leave
+	 * at once, so Nagle has nothing small to hold back */
+	bool body = !head && !no_body && r->out.len > 0;
+	bool inline_body = body && r->out.len <= INLINE_BODY_MAX;
+	struct buf h = BUF_INIT(OUT_MAX + 65536); /* a cap, not an allocation */
+	int rc = buf_reserve(&h, 512 + r->headers.len + (inline_body ? r->out.len : 0));
 	rc = rc ? rc : head_into(r, &h, (long long)r->out.len);
-	/* one write: header and body in the same segment */
-	if (!rc && !head && !no_body)
-		rc = buf_add(&h, r->out.ptr ? r->out.ptr : "", r->out.len);
+	if (!rc && inline_body)
+		rc = buf_add(&h, r->out.ptr, r->out.len);
 	if (rc) {
 		buf_reset(&h);
 		rc = buf_printf(&h, "HTTP/1.1 500 Internal Server Error\r\nX-Request-Id: %s\r\n"
@@ -334,8 +339,11 @@ static void send_response(struct req *r)
 		                r->request_id);
 		r->status = 500;
 	}
-	if (!rc && mg_write(r->conn, h.ptr, h.len) > 0)
+	if (!rc && mg_write(r->conn, h.ptr, h.len) > 0) {
 		r->bytes_sent = h.len;
+		if (body && !inline_body && mg_write(r->conn, r->out.ptr, r->out.len) > 0)
+			r->bytes_sent += r->out.len;
+	}
 	buf_free(&h);
 }
 
