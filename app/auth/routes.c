@@ -79,22 +79,20 @@ const struct route_table auth_routes = ROUTE_TABLE("auth", routes,
 struct ratelimit *rl_login_ip, *rl_login_account, *rl_register_ip, *rl_otp_ip, *rl_otp_phone,
 	*rl_verify_ip, *rl_verify_phone, *rl_reset_ip, *rl_reset_account;
 
-#define PER_MINUTE(n) ((n) / 60.0)
-#define PER_HOUR(n) ((n) / 3600.0)
 #define KEYS 10000
 
 int auth_init(void)
 {
 	/* burst first, then the steady rate */
-	rl_login_ip = ratelimit_new("login per IP", PER_MINUTE(30), 30, KEYS);
-	rl_login_account = ratelimit_new("login per account", PER_MINUTE(1), 10, KEYS);
-	rl_register_ip = ratelimit_new("register per IP", PER_HOUR(20), 20, KEYS);
-	rl_otp_ip = ratelimit_new("otp request per IP", PER_HOUR(20), 10, KEYS);
-	rl_otp_phone = ratelimit_new("otp request per phone", PER_HOUR(5), 3, KEYS);
-	rl_verify_ip = ratelimit_new("otp verify per IP", PER_MINUTE(30), 30, KEYS);
-	rl_verify_phone = ratelimit_new("otp verify per phone", PER_MINUTE(2), 10, KEYS);
-	rl_reset_ip = ratelimit_new("password reset per IP", PER_HOUR(20), 10, KEYS);
-	rl_reset_account = ratelimit_new("password reset per account", PER_HOUR(3), 3, KEYS);
+	rl_login_ip = ratelimit_setting("login per IP", "RATE_LOGIN_IP", KEYS);
+	rl_login_account = ratelimit_setting("login per account", "RATE_LOGIN_ACCOUNT", KEYS);
+	rl_register_ip = ratelimit_setting("register per IP", "RATE_REGISTER_IP", KEYS);
+	rl_otp_ip = ratelimit_setting("otp request per IP", "RATE_OTP_IP", KEYS);
+	rl_otp_phone = ratelimit_setting("otp request per phone", "RATE_OTP_PHONE", KEYS);
+	rl_verify_ip = ratelimit_setting("otp verify per IP", "RATE_VERIFY_IP", KEYS);
+	rl_verify_phone = ratelimit_setting("otp verify per phone", "RATE_VERIFY_PHONE", KEYS);
+	rl_reset_ip = ratelimit_setting("password reset per IP", "RATE_RESET_IP", KEYS);
+	rl_reset_account = ratelimit_setting("password reset per account", "RATE_RESET_ACCOUNT", KEYS);
 	if (!rl_login_ip || !rl_login_account || !rl_register_ip || !rl_otp_ip || !rl_otp_phone ||
 	    !rl_verify_ip || !rl_verify_phone || !rl_reset_ip || !rl_reset_account)
 		return ERR_NOMEM;

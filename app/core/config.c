@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STR, K_INT, K_BOOL, K_ENUM };
+enum kind { K_STR, K_INT, K_BOOL, K_ENUM, K_RATE };
 
 struct setting {
 	const char *name;
@@ -63,6 +63,16 @@ static struct setting settings[] = {
 	{"RAG_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"PORTFOLIO_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"COPILOT_TIMEOUT_MS", K_INT, "30000", 100, 600000, NULL, NULL, NULL},
+	/* rate limits: COUNT/UNIT[:BURST] (UNIT s, min, h or d; BURST defaults to COUNT), or off */
+	{"RATE_LOGIN_IP", K_RATE, "30/min", 0, 0, NULL, NULL, NULL},
+	{"RATE_LOGIN_ACCOUNT", K_RATE, "1/min:10", 0, 0, NULL, NULL, NULL},
+	{"RATE_REGISTER_IP", K_RATE, "20/h", 0, 0, NULL, NULL, NULL},
+	{"RATE_OTP_IP", K_RATE, "20/h:10", 0, 0, NULL, NULL, NULL},
+	{"RATE_OTP_PHONE", K_RATE, "5/h:3", 0, 0, NULL, NULL, NULL},
+	{"RATE_VERIFY_IP", K_RATE, "30/min", 0, 0, NULL, NULL, NULL},
+	{"RATE_VERIFY_PHONE", K_RATE, "2/min:10", 0, 0, NULL, NULL, NULL},
+	{"RATE_RESET_IP", K_RATE, "20/h:10", 0, 0, NULL, NULL, NULL},
+	{"RATE_RESET_ACCOUNT", K_RATE, "3/h", 0, 0, NULL, NULL, NULL},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -151,6 +161,46 @@ static int read_env_file(const char *path, struct buf *msg)
 	return rc;
 }
 
+int config_rate_parse(const char *v, double *per_second, double *burst)
+{
+	if (strcmp(v, "off") == 0) {
+		*per_second = *burst = 0;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long long count = strtoll(v, &end, 10);
+	if (errno || end == v || count < 1 || count > 1000000 || *end != '/')
+		return ERR_INVAL;
+	const char *unit = end + 1;
+	size_t ulen = strcspn(unit, ":");
+	static const struct {
+		const char *name;
+		double seconds;
+	} units[] = {{"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}};
+	double seconds = 0;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strlen(units[i].name) == ulen && strncmp(unit, units[i].name, ulen) == 0)
+			seconds = units[i].seconds;
+	if (!seconds)
+		return ERR_INVAL;
+	long long b = count;
+	if (unit[ulen] == ':') {
+		const char *bs = unit + ulen + 1;
+		b = strtoll(bs, &end, 10);
+		if (errno || end == bs || *end || b < 1 || b > 1000000)
+			return ERR_INVAL;
+	}
+	*per_second = (double)count / seconds;
+	*burst = (double)b;
+	return 0;
+}
+
+int config_rate(const char *name, double *per_second, double *burst)
+{
+	return config_rate_parse(config_str(name), per_second, burst);
+}
+
 static int check(struct setting *s, struct buf *msg)
 {
 	const char *v = s->value;
@@ -171,6 +221,14 @@ static int check(struct setting *s, struct buf *msg)
 			return 0;
 		buf_note(msg, "%s must be 1, 0, true or false", s->name);
 		break;
+	case K_RATE: {
+		double r, b;
+		if (config_rate_parse(v, &r, &b) == 0)
+			return 0;
+		buf_note(msg, "%s must be COUNT/UNIT[:BURST] (UNIT s, min, h or d), e.g. 30/min or 1/min:10, or off",
+		         s->name);
+		break;
+	}
 	case K_ENUM: {
 		size_t n = strlen(v);
 		const char *hit = *v && !strchr(v, '|') ? strstr(s->choices, v) : NULL;

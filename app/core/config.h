@@ -18,6 +18,9 @@ WUR int config_load(const char *data_dir, struct buf *msg);
 const char *config_str(const char *name);
 long long config_int(const char *name);
 bool config_bool(const char *name);
+/* A rate-limit setting (COUNT/UNIT[:BURST], or off: then both are 0). 0, or ERR_INVAL. */
+int config_rate(const char *name, double *per_second, double *burst);
+int config_rate_parse(const char *v, double *per_second, double *burst);
 /* Where a setting's value came from: "flag", "env", "app.env" or "default". */
 const char *config_source(const char *name);
 /* True when APP_ENV is dev or test. */

@@ -7,9 +7,11 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/rand.h"
 
 #define KEY_MAX 128
@@ -31,6 +33,7 @@ struct ratelimit {
 	uint64_t seed;
 	struct bucket **slots;
 	struct bucket *lru_head, *lru_tail;
+	bool off; /* the setting said off: everything passes */
 };
 
 static uint64_t hash(uint64_t seed, const char *p, size_t n)
@@ -64,6 +67,17 @@ struct ratelimit *ratelimit_new(const char *name, double per_second, double burs
 	rl->per_us = per_second / 1e6;
 	rl->burst = burst;
 	rl->max_keys = max_keys ? max_keys : 1;
+	return rl;
+}
+
+struct ratelimit *ratelimit_setting(const char *name, const char *setting, size_t max_keys)
+{
+	double per_second, burst;
+	if (config_rate(setting, &per_second, &burst))
+		return NULL;
+	struct ratelimit *rl = ratelimit_new(name, per_second, burst, max_keys);
+	if (rl)
+		rl->off = burst == 0;
 	return rl;
 }
 
@@ -140,6 +154,8 @@ static void drop(struct ratelimit *rl, struct bucket *b)
 
 int ratelimit_take(struct ratelimit *rl, const char *key, size_t key_len, int64_t now_us, int *retry_after_s)
 {
+	if (rl->off)
+		return 0;
 	char k[KEY_MAX];
 	size_t n = stored_key(rl, key, key_len, k);
 	uint64_t h = hash(rl->seed, k, n);

@@ -14,6 +14,9 @@ struct ratelimit;
 /* per_second: refill rate; burst: bucket size; max_keys: the most keys kept (the least
  * recently used one is forgotten to make room). NULL when memory is short. */
 struct ratelimit *ratelimit_new(const char *name, double per_second, double burst, size_t max_keys);
+/* The same from a rate setting (core/config.h: COUNT/UNIT[:BURST] or off); "off" gives a
+ * limiter that allows everything. */
+struct ratelimit *ratelimit_setting(const char *name, const char *setting, size_t max_keys);
 void ratelimit_free(struct ratelimit *rl);
 /* Takes one token for key at now_us (monotonic). 0 when allowed; ERR_BUSY when not, with
  * *retry_after_s (>= 1) the whole seconds until a token is back. */

@@ -226,6 +226,29 @@ test('login is rate limited per account with Retry-After', async () => {
   assert.ok(Number(last.headers.get('retry-after')) >= 1);
 });
 
+test('every rate limit is a setting: a tighter one bites sooner, off lets everything through', async () => {
+  const tight = await startApp({ env: { ...FAST, RATE_REGISTER_IP: '2/h', RATE_LOGIN_IP: 'off', RATE_LOGIN_ACCOUNT: 'off' } });
+  try {
+    const reg = (i) => request(`${tight.url}/api/v1/auth/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: unique(`rate${i}`), password: 'password123', name: 'R' }) });
+    assert.equal((await reg(1)).status, 201);
+    const second = await reg(2);
+    assert.equal(second.status, 201);
+    assertError(assert, await reg(3), 429, 'rate_limited');
+    const email = JSON.parse(second.text).user.email;
+    for (let i = 0; i < 15; i++) {
+      const r = await request(`${tight.url}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email, password: 'wrong password' }) });
+      assert.equal(r.status, 401, `attempt ${i}: off never limits`);
+    }
+  } finally {
+    await tight.stop();
+  }
+  const bad = runCli(['--data', tmpDataDir(), 'migrate'], { env: { RATE_LOGIN_IP: 'lots' } });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /RATE_LOGIN_IP/);
+});
+
 test('admins: created by the CLI, invite by mail, list, change roles, disable at once', async () => {
   const dataDir = tmpDataDir();
   const email = unique('root');

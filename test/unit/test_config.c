@@ -76,6 +76,23 @@ int main(void)
 	CHECK(strstr(buf_str(&msg), ":2:") != NULL);
 	config_free();
 
+	/* rate limits: COUNT/UNIT[:BURST] or off */
+	double per_s, burst;
+	CHECK(config_rate_parse("30/min", &per_s, &burst) == 0 && per_s == 0.5 && burst == 30);
+	CHECK(config_rate_parse("1/min:10", &per_s, &burst) == 0 && burst == 10);
+	CHECK(config_rate_parse("3/h", &per_s, &burst) == 0 && per_s == 3.0 / 3600);
+	CHECK(config_rate_parse("7/d:2", &per_s, &burst) == 0 && burst == 2);
+	CHECK(config_rate_parse("off", &per_s, &burst) == 0 && per_s == 0 && burst == 0);
+	const char *bad_rates[] = {"", "30", "30/", "30/week", "0/min", "-1/min", "30/min:", "30/min:0", "x/min", "30/min:5x",
+	                     "30 /min", "99999999/s"};
+	for (size_t i = 0; i < sizeof bad_rates / sizeof bad_rates[0]; i++)
+		CHECK(config_rate_parse(bad_rates[i], &per_s, &burst) == ERR_INVAL);
+	write_file(path, "RATE_LOGIN_IP=lots\n");
+	buf_reset(&msg);
+	CHECK(config_load(dir, &msg) == ERR_INVAL);
+	CHECK(strstr(buf_str(&msg), "RATE_LOGIN_IP") != NULL);
+	config_free();
+
 	unlink(path);
 	rmdir(dir);
 	buf_free(&msg);
