@@ -258,6 +258,7 @@ static int serve(const char *data, struct buf *msg)
 		.threads = (int)config_int("APP_THREADS"),
 		.request_timeout_ms = (int)config_int("REQUEST_TIMEOUT_MS"),
 		.cors_origins = config_str("CORS_ORIGINS"),
+		.worker_exit = db_thread_done,
 	};
 	/* libcurl's global state, once, before any thread that calls out (outbox, model calls) */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

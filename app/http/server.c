@@ -24,7 +24,6 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/static.h"
-#include "store/db.h"
 
 #define ARENA_MAX (16u << 20) /* per-request memory budget */
 #define ARENA_FIRST 8192
@@ -38,6 +37,7 @@ static char url[128];
 static atomic_int inflight;
 static atomic_bool draining;
 static char *cors; /* ",origin1,origin2," for whole-item search */
+static void (*worker_exit)(void); /* set by server_start, read by worker threads after */
 static unsigned long long request_prefix;
 static atomic_ullong request_seq;
 static bool cors_any;
@@ -573,8 +573,8 @@ static void on_exit_thread(const struct mg_context *c, int type, void *user)
 {
 	(void)c;
 	(void)user;
-	if (type == 1) /* a worker: its database connection goes with it */
-		db_thread_done();
+	if (type == 1 && worker_exit) /* a worker: its per-thread state (a database connection) goes with it */
+		worker_exit();
 }
 
 /* "host:port" -> civetweb's listening_ports value ("127.0.0.1:8080", "[::1]:8080", with s
@@ -619,6 +619,7 @@ int server_start(const struct server_opts *o, struct buf *msg)
 		return ERR_TOOBIG;
 	}
 	set_cors(o->cors_origins);
+	worker_exit = o->worker_exit;
 	if (rand_bytes(&request_prefix, sizeof request_prefix) != 0) {
 		buf_free(&ports);
 		return ERR_CRYPTO;

@@ -14,6 +14,7 @@ struct server_opts {
 	int threads;
 	int request_timeout_ms;
 	const char *cors_origins; /* comma-separated, "*" for any; "" for none */
+	void (*worker_exit)(void); /* runs on each worker thread as it ends (per-thread state), or NULL */
 };
 
 /* Checks a bearer token for routes above ACCESS_LOOPBACK; set by the accounts domain.
