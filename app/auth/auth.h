@@ -10,6 +10,9 @@
 #include "http/route.h"
 
 extern const struct route_table auth_routes;
+/* Drop-in routes for the original backends' clients: the FastAPI copilot's /user/signup and
+ * /user/login, the E2EE chat's request-otp and verify-otp. */
+extern const struct route_table auth_compat_routes;
 
 /* Rate limiters and the access check (server_authenticate); after config_load. */
 WUR int auth_init(void);

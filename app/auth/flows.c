@@ -205,41 +205,49 @@ out:
 	return rc;
 }
 
-int login_post(struct req *r)
+int auth_password_sign_in(struct req *r, const char *email, const char *password, struct user *u)
 {
-	struct json *body;
-	const char *email, *password;
-	int rc = req_object(r, &body);
-	if (rc || (rc = req_str(r, body, "email", true, 254, &email)) ||
-	    (rc = req_str(r, body, "password", true, 1024, &password)))
-		return rc;
 	char *account = arena_printf(&r->arena, "%s", email);
 	for (char *p = account; p && *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	int rc;
 	if ((rc = auth_limit(r, rl_login_ip, r->remote_ip)) || (rc = auth_limit(r, rl_login_account, account ? account : email)))
 		return rc;
-	struct user u;
-	rc = users_by_email(&r->arena, email, &u);
+	rc = users_by_email(&r->arena, email, u);
 	if (rc && rc != ERR_NOTFOUND)
 		return rc;
 	bool found = rc == 0, ok = false, rehash = false;
-	if ((rc = auth_verify_password(r, password, found ? u.password_hash : NULL, &ok, &rehash)))
+	if ((rc = auth_verify_password(r, password, found ? u->password_hash : NULL, &ok, &rehash)))
 		return rc;
 	if (!ok || !found)
 		return http_error(r, E_UNAUTHORIZED, "wrong email or password", NULL);
-	if (u.disabled)
+	if (u->disabled)
 		return http_error(r, E_UNAUTHORIZED, "this account is disabled", NULL);
-	ratelimit_reset(rl_login_account, account, strlen(account));
+	if (account)
+		ratelimit_reset(rl_login_account, account, strlen(account));
 	struct buf hash = BUF_INIT(256);
 	/* its own transaction, the hashing before it: a failed re-hash is not the caller's problem */
 	if (rehash && auth_hash(r, password, &hash) == 0 && db_begin() == 0) {
-		if (users_set_password(u.id, buf_str(&hash)) == 0 && db_commit() == 0)
-			log_info("password re-hashed at the current cost", "user", u.id, NULL);
+		if (users_set_password(u->id, buf_str(&hash)) == 0 && db_commit() == 0)
+			log_info("password re-hashed at the current cost", "user", u->id, NULL);
 		else
 			db_rollback();
 	}
 	buf_free(&hash);
 	r->error_code = NULL;
+	return 0;
+}
+
+int login_post(struct req *r)
+{
+	struct json *body;
+	const char *email, *password;
+	struct user u;
+	int rc = req_object(r, &body);
+	if (rc || (rc = req_str(r, body, "email", true, 254, &email)) ||
+	    (rc = req_str(r, body, "password", true, 1024, &password)) ||
+	    (rc = auth_password_sign_in(r, email, password, &u)))
+		return rc;
 	if ((rc = db_begin()))
 		return rc;
 	rc = auth_issue(r, 200, &u, NULL);
@@ -348,6 +356,32 @@ int reset_post(struct req *r)
 	return 0;
 }
 
+int auth_invite(struct req *r, const char *email, const char *name, const char *subject, const char *intro,
+                struct user *u)
+{
+	char id[UUID_STR_LEN];
+	int rc = db_begin();
+	if (rc)
+		return rc;
+	rc = users_create(email, NULL, NULL, name, "user", id);
+	if (rc == ERR_EXISTS) {
+		db_rollback();
+		return http_error(r, E_CONFLICT, "an account with that email exists", "email");
+	}
+	if (!rc)
+		rc = users_by_id(&r->arena, id, u);
+	if (!rc)
+		rc = auth_mail_link(r, u, "invite", LINK_TTL_INVITE, subject, intro);
+	if (!rc)
+		rc = db_commit();
+	if (rc) {
+		db_rollback();
+		return rc;
+	}
+	mail_wake();
+	return 0;
+}
+
 int invite_post(struct req *r)
 {
 	struct json *body;
@@ -357,27 +391,10 @@ int invite_post(struct req *r)
 		return rc;
 	if (!users_email_ok(email))
 		return http_error(r, E_INVALID_INPUT, "that is not an email address", "email");
-	char id[UUID_STR_LEN];
 	struct user u;
-	if ((rc = db_begin()))
+	if ((rc = auth_invite(r, email, name, "You are invited",
+	                      "You have been invited. Choose your password here to sign in:", &u)))
 		return rc;
-	rc = users_create(email, NULL, NULL, name, "user", id);
-	if (rc == ERR_EXISTS) {
-		db_rollback();
-		return http_error(r, E_CONFLICT, "an account with that email exists", "email");
-	}
-	if (!rc)
-		rc = users_by_id(&r->arena, id, &u);
-	if (!rc)
-		rc = auth_mail_link(r, &u, "invite", LINK_TTL_INVITE, "You are invited",
-		                    "You have been invited. Choose your password here to sign in:");
-	if (!rc)
-		rc = db_commit();
-	if (rc) {
-		db_rollback();
-		return rc;
-	}
-	mail_wake();
 	struct jw w;
 	res_json(r, 201, &w);
 	users_json(&w, &u, true);

@@ -28,6 +28,18 @@ int auth_mail_link(struct req *r, const struct user *u, const char *purpose, int
                    const char *subject, const char *intro);
 /* Revokes every refresh family of a user (password reset). */
 int auth_revoke_user(const char *user_id);
+/* The signed access token (JWT) of u, issued now (seconds), into jwt; 500 (answered) when
+ * it cannot be signed. */
+int auth_access_token(struct req *r, const struct user *u, int64_t now_s, struct buf *jwt);
+/* The one check behind every password sign-in: rate limits per IP and per account, the same
+ * 401 for a wrong email and a wrong password, disabled accounts refused, an old work factor
+ * upgraded. 0 with *u, or a negative value already answered. */
+int auth_password_sign_in(struct req *r, const char *email, const char *password, struct user *u);
+/* Creates an account without a password for email and mails it a link to choose one
+ * (purpose "invite", a week), in one transaction. 0 with *u, or a negative value already
+ * answered (409 when the email is taken). */
+int auth_invite(struct req *r, const char *email, const char *name, const char *subject, const char *intro,
+                struct user *u);
 
 /* ---- store.c: auth's tables. Writes run inside the caller's transaction. 0, ERR_NOTFOUND,
  * ERR_NOMEM or ERR_DB; strings are read into a. Tokens and codes are kept only as hashes. */

@@ -30,6 +30,23 @@ int auth_new_token(struct req *r, char **token, unsigned char hash[32])
 	return *token ? 0 : ERR_NOMEM;
 }
 
+int auth_access_token(struct req *r, const struct user *u, int64_t now_s, struct buf *jwt)
+{
+	struct jwt_claims c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.sub, sizeof c.sub, "%s", u->id);
+	snprintf(c.role, sizeof c.role, "%s", u->role);
+	if (uuid7(c.jti))
+		return ERR_CRYPTO;
+	c.iat = now_s;
+	c.exp = c.iat + config_int("ACCESS_TTL");
+	size_t klen;
+	const unsigned char *key = datadir_key(&klen);
+	if (!key || jwt_sign(&c, key, klen, jwt) != 0)
+		return http_error(r, E_INTERNAL, "the access token could not be signed", NULL);
+	return 0;
+}
+
 int auth_issue(struct req *r, int status, const struct user *u, const char *family)
 {
 	char fam[UUID_STR_LEN], now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
@@ -48,21 +65,10 @@ int auth_issue(struct req *r, int status, const struct user *u, const char *fami
 	time_rfc3339(now_us + config_int("REFRESH_TTL") * 1000000, exp);
 	if ((rc = refresh_token_insert(hash, family, u->id, now, exp)))
 		return rc;
-
-	struct jwt_claims c;
-	memset(&c, 0, sizeof c);
-	snprintf(c.sub, sizeof c.sub, "%s", u->id);
-	snprintf(c.role, sizeof c.role, "%s", u->role);
-	if (uuid7(c.jti))
-		return ERR_CRYPTO;
-	c.iat = now_us / 1000000;
-	c.exp = c.iat + config_int("ACCESS_TTL");
-	size_t klen;
-	const unsigned char *key = datadir_key(&klen);
-	struct buf jwt = BUF_INIT(4096);
-	if (!key || jwt_sign(&c, key, klen, &jwt) != 0) {
+	struct buf jwt = BUF_INIT(JWT_MAX_LEN);
+	if ((rc = auth_access_token(r, u, now_us / 1000000, &jwt))) {
 		buf_free(&jwt);
-		return http_error(r, E_INTERNAL, "the access token could not be signed", NULL);
+		return rc;
 	}
 	struct jw w;
 	res_json(r, status, &w);

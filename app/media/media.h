@@ -9,6 +9,8 @@
 #include "http/route.h"
 
 extern const struct route_table media_routes;
+/* Drop-in routes for the original backends' clients (the E2EE chat's POST /media/upload). */
+extern const struct route_table media_compat_routes;
 
 /* Creates DIR/media and its tmp/, and removes temporary files a crash left there. Before
  * the server starts (no upload can be in flight). */
