@@ -62,6 +62,9 @@ static const struct route_table *const tables[] = {
 	&media_routes,
 	&chat_routes,
 	&copilot_routes,
+	&auth_compat_routes,
+	&users_compat_routes,
+	&media_compat_routes,
 };
 
 struct cli {

@@ -4,10 +4,15 @@
 #ifndef AUTH_AUTH_H
 #define AUTH_AUTH_H
 
+#include "core/arena.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "http/route.h"
 
 extern const struct route_table auth_routes;
+/* Drop-in routes for the original backends' clients: the FastAPI copilot's /user/signup and
+ * /user/login, the E2EE chat's request-otp and verify-otp. */
+extern const struct route_table auth_compat_routes;
 
 /* Rate limiters and the access check (server_authenticate); after config_load. */
 WUR int auth_init(void);
@@ -15,5 +20,12 @@ void auth_shutdown(void);
 /* CLI `app admin create EMAIL`: makes EMAIL an admin (creating the account if needed) and
  * writes a one-time set-password link into link. After migrations, without a server. */
 WUR int auth_admin_create(const char *email, struct buf *link, struct buf *msg);
+
+/* Inside the caller's open write transaction (before the user row goes): deletes the
+ * user's refresh tokens, mailed links and the sign-in code of their phone. */
+WUR int auth_user_deleted(const char *user_id);
+/* Writes the member "auth":{"refresh_tokens":[...],"email_tokens":[...],"otp_codes":[...]}:
+ * when each was made, expires, was used or revoked; never a hash. 0, ERR_NOMEM or ERR_DB. */
+WUR int auth_user_export(struct arena *a, struct jw *w, const char *user_id);
 
 #endif

@@ -26,12 +26,6 @@
 static sem_t kdf_slots;
 static bool kdf_ready;
 
-static const char sql_link_insert[] =
-	"INSERT INTO email_tokens(token_hash, user_id, purpose, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5)";
-static const char sql_link_find[] =
-	"SELECT user_id, purpose FROM email_tokens WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2";
-static const char sql_link_use[] = "UPDATE email_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL";
-
 void kdf_init(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -134,17 +128,7 @@ static int link_create(const char *user_id, const char *purpose, int64_t ttl_s, 
 	int64_t now_us = time_now_us();
 	time_rfc3339(now_us, now);
 	time_rfc3339(now_us + ttl_s * 1000000, exp);
-	sqlite3_stmt *st = db_prep(sql_link_insert);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, purpose, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, exp, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("link insert");
-	db_done(st);
-	return rc;
+	return email_token_insert(hash, user_id, purpose, now, exp);
 }
 
 static const char *link_path(const char *purpose)
@@ -221,36 +205,49 @@ out:
 	return rc;
 }
 
+int auth_password_sign_in(struct req *r, const char *email, const char *password, struct user *u)
+{
+	char *account = arena_printf(&r->arena, "%s", email);
+	for (char *p = account; p && *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	int rc;
+	if ((rc = auth_limit(r, rl_login_ip, r->remote_ip)) || (rc = auth_limit(r, rl_login_account, account ? account : email)))
+		return rc;
+	rc = users_by_email(&r->arena, email, u);
+	if (rc && rc != ERR_NOTFOUND)
+		return rc;
+	bool found = rc == 0, ok = false, rehash = false;
+	if ((rc = auth_verify_password(r, password, found ? u->password_hash : NULL, &ok, &rehash)))
+		return rc;
+	if (!ok || !found)
+		return http_error(r, E_UNAUTHORIZED, "wrong email or password", NULL);
+	if (u->disabled)
+		return http_error(r, E_UNAUTHORIZED, "this account is disabled", NULL);
+	if (account)
+		ratelimit_reset(rl_login_account, account, strlen(account));
+	struct buf hash = BUF_INIT(256);
+	/* its own transaction, the hashing before it: a failed re-hash is not the caller's problem */
+	if (rehash && auth_hash(r, password, &hash) == 0 && db_begin() == 0) {
+		if (users_set_password(u->id, buf_str(&hash)) == 0 && db_commit() == 0)
+			log_info("password re-hashed at the current cost", "user", u->id, NULL);
+		else
+			db_rollback();
+	}
+	buf_free(&hash);
+	r->error_code = NULL;
+	return 0;
+}
+
 int login_post(struct req *r)
 {
 	struct json *body;
 	const char *email, *password;
+	struct user u;
 	int rc = req_object(r, &body);
 	if (rc || (rc = req_str(r, body, "email", true, 254, &email)) ||
-	    (rc = req_str(r, body, "password", true, 1024, &password)))
+	    (rc = req_str(r, body, "password", true, 1024, &password)) ||
+	    (rc = auth_password_sign_in(r, email, password, &u)))
 		return rc;
-	char *account = arena_printf(&r->arena, "%s", email);
-	for (char *p = account; p && *p; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	if ((rc = auth_limit(r, rl_login_ip, r->remote_ip)) || (rc = auth_limit(r, rl_login_account, account ? account : email)))
-		return rc;
-	struct user u;
-	rc = users_by_email(&r->arena, email, &u);
-	if (rc && rc != ERR_NOTFOUND)
-		return rc;
-	bool found = rc == 0, ok = false, rehash = false;
-	if ((rc = auth_verify_password(r, password, found ? u.password_hash : NULL, &ok, &rehash)))
-		return rc;
-	if (!ok || !found)
-		return http_error(r, E_UNAUTHORIZED, "wrong email or password", NULL);
-	if (u.disabled)
-		return http_error(r, E_UNAUTHORIZED, "this account is disabled", NULL);
-	ratelimit_reset(rl_login_account, account, strlen(account));
-	struct buf hash = BUF_INIT(256);
-	if (rehash && auth_hash(r, password, &hash) == 0 && users_set_password(u.id, buf_str(&hash)) == 0)
-		log_info("password re-hashed at the current cost", "user", u.id, NULL);
-	buf_free(&hash);
-	r->error_code = NULL; /* a failed re-hash is not the caller's problem */
 	if ((rc = db_begin()))
 		return rc;
 	rc = auth_issue(r, 200, &u, NULL);
@@ -261,52 +258,36 @@ int login_post(struct req *r)
 	return rc;
 }
 
-/* Marks a link used and returns its user and purpose; 400 for an unknown, used or old one. */
-static int use_link(struct req *r, const char *token, const char *want, char user_id[UUID_STR_LEN])
+/* Inside the caller's transaction: marks a link used and returns its user; 400 for an
+ * unknown, used or old one, or one whose purpose is not among want. */
+static int use_link(struct req *r, const char *token, const char *want, const char **user_id)
 {
 	unsigned char hash[32];
-	char now[TIME_RFC3339_LEN], purpose[16] = "";
+	char now[TIME_RFC3339_LEN];
 	crypto_sha256(token, strlen(token), hash);
 	time_rfc3339(time_now_us(), now);
-	sqlite3_stmt *st = db_prep(sql_link_find);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		snprintf(user_id, UUID_STR_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(purpose, sizeof purpose, "%s", (const char *)sqlite3_column_text(st, 1));
-	}
-	db_done(st);
-	if (step != SQLITE_ROW || !strstr(want, purpose) || !purpose[0])
+	struct email_token t;
+	int rc = email_token_find(&r->arena, hash, now, &t);
+	if (rc == ERR_NOTFOUND || (!rc && (!t.purpose[0] || !strstr(want, t.purpose))))
 		return http_error(r, E_INVALID_INPUT, "this link is not valid, already used, or expired", "token");
-	st = db_prep(sql_link_use);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	int changed = sqlite3_changes(db_conn());
-	db_done(st);
-	if (step != SQLITE_DONE)
-		return db_fail("link use");
-	if (!changed)
+	if (!rc)
+		rc = email_token_use(hash, now);
+	if (rc == ERR_NOTFOUND)
 		return http_error(r, E_INVALID_INPUT, "this link was already used", "token");
-	return 0;
+	*user_id = t.user_id;
+	return rc;
 }
 
 int verify_email_post(struct req *r)
 {
 	struct json *body;
-	const char *token;
-	char user_id[UUID_STR_LEN];
+	const char *token, *user_id = NULL;
 	int rc = req_object(r, &body);
 	if (rc || (rc = req_str(r, body, "token", true, 256, &token)))
 		return rc;
 	if ((rc = db_begin()))
 		return rc;
-	rc = use_link(r, token, "verify", user_id);
+	rc = use_link(r, token, "verify", &user_id);
 	if (!rc)
 		rc = users_mark_email_verified(user_id);
 	if (!rc)
@@ -345,8 +326,7 @@ int forgot_post(struct req *r)
 int reset_post(struct req *r)
 {
 	struct json *body;
-	const char *token, *password;
-	char user_id[UUID_STR_LEN];
+	const char *token, *password, *user_id = NULL;
 	int rc = req_object(r, &body);
 	if (rc || (rc = req_str(r, body, "token", true, 256, &token)) ||
 	    (rc = req_str(r, body, "password", true, 1024, &password)))
@@ -358,7 +338,7 @@ int reset_post(struct req *r)
 		buf_free(&hash);
 		return rc;
 	}
-	rc = use_link(r, token, "reset invite", user_id);
+	rc = use_link(r, token, "reset invite", &user_id);
 	if (!rc)
 		rc = users_set_password(user_id, buf_str(&hash));
 	if (!rc) /* they proved they read the mailbox */
@@ -376,6 +356,32 @@ int reset_post(struct req *r)
 	return 0;
 }
 
+int auth_invite(struct req *r, const char *email, const char *name, const char *subject, const char *intro,
+                struct user *u)
+{
+	char id[UUID_STR_LEN];
+	int rc = db_begin();
+	if (rc)
+		return rc;
+	rc = users_create(email, NULL, NULL, name, "user", id);
+	if (rc == ERR_EXISTS) {
+		db_rollback();
+		return http_error(r, E_CONFLICT, "an account with that email exists", "email");
+	}
+	if (!rc)
+		rc = users_by_id(&r->arena, id, u);
+	if (!rc)
+		rc = auth_mail_link(r, u, "invite", LINK_TTL_INVITE, subject, intro);
+	if (!rc)
+		rc = db_commit();
+	if (rc) {
+		db_rollback();
+		return rc;
+	}
+	mail_wake();
+	return 0;
+}
+
 int invite_post(struct req *r)
 {
 	struct json *body;
@@ -385,34 +391,15 @@ int invite_post(struct req *r)
 		return rc;
 	if (!users_email_ok(email))
 		return http_error(r, E_INVALID_INPUT, "that is not an email address", "email");
-	char id[UUID_STR_LEN];
 	struct user u;
-	if ((rc = db_begin()))
+	if ((rc = auth_invite(r, email, name, "You are invited",
+	                      "You have been invited. Choose your password here to sign in:", &u)))
 		return rc;
-	rc = users_create(email, NULL, NULL, name, "user", id);
-	if (rc == ERR_EXISTS) {
-		db_rollback();
-		return http_error(r, E_CONFLICT, "an account with that email exists", "email");
-	}
-	if (!rc)
-		rc = users_by_id(&r->arena, id, &u);
-	if (!rc)
-		rc = auth_mail_link(r, &u, "invite", LINK_TTL_INVITE, "You are invited",
-		                    "You have been invited. Choose your password here to sign in:");
-	if (!rc)
-		rc = db_commit();
-	if (rc) {
-		db_rollback();
-		return rc;
-	}
-	mail_wake();
 	struct jw w;
 	res_json(r, 201, &w);
 	users_json(&w, &u, true);
 	return res_end(r, &w);
 }
-
-static const char sql_promote[] = "UPDATE users SET role = 'admin', disabled = 0 WHERE id = ?1";
 
 int auth_admin_create(const char *email, struct buf *link, struct buf *msg)
 {
@@ -431,15 +418,8 @@ int auth_admin_create(const char *email, struct buf *link, struct buf *msg)
 		if (rc == ERR_NOTFOUND && (rc = users_create(email, NULL, NULL, "Admin", "admin", id)) == 0)
 			rc = users_by_id(&a, id, &u);
 	}
-	if (!rc) {
-		sqlite3_stmt *st = db_prep(sql_promote);
-		rc = st ? 0 : ERR_DB;
-		if (st) {
-			sqlite3_bind_text(st, 1, u.id, -1, SQLITE_STATIC);
-			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("promote");
-			db_done(st);
-		}
-	}
+	if (!rc)
+		rc = users_set_access(u.id, "admin", 0);
 	if (!rc)
 		rc = link_create(u.id, "invite", 86400, &token);
 	if (!rc && buf_printf(link, "%s/reset-password?token=%s", public_url(), buf_str(&token)))

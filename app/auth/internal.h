@@ -28,5 +28,52 @@ int auth_mail_link(struct req *r, const struct user *u, const char *purpose, int
                    const char *subject, const char *intro);
 /* Revokes every refresh family of a user (password reset). */
 int auth_revoke_user(const char *user_id);
+/* The signed access token (JWT) of u, issued now (seconds), into jwt; 500 (answered) when
+ * it cannot be signed. */
+int auth_access_token(struct req *r, const struct user *u, int64_t now_s, struct buf *jwt);
+/* The one check behind every password sign-in: rate limits per IP and per account, the same
+ * 401 for a wrong email and a wrong password, disabled accounts refused, an old work factor
+ * upgraded. 0 with *u, or a negative value already answered. */
+int auth_password_sign_in(struct req *r, const char *email, const char *password, struct user *u);
+/* Creates an account without a password for email and mails it a link to choose one
+ * (purpose "invite", a week), in one transaction. 0 with *u, or a negative value already
+ * answered (409 when the email is taken). */
+int auth_invite(struct req *r, const char *email, const char *name, const char *subject, const char *intro,
+                struct user *u);
+
+/* ---- store.c: auth's tables. Writes run inside the caller's transaction. 0, ERR_NOTFOUND,
+ * ERR_NOMEM or ERR_DB; strings are read into a. Tokens and codes are kept only as hashes. */
+struct refresh_token {
+	const char *family_id, *user_id, *expires_at;
+	bool rotated, revoked;
+};
+WUR int refresh_token_insert(const unsigned char hash[32], const char *family_id, const char *user_id,
+                             const char *now, const char *expires_at);
+WUR int refresh_token_find(struct arena *a, const unsigned char hash[32], struct refresh_token *t);
+WUR int refresh_token_rotate(const unsigned char hash[32], const char *now);
+WUR int refresh_family_revoke(const char *family_id, const char *now);
+WUR int refresh_user_revoke(const char *user_id, const char *now);
+
+struct email_token {
+	const char *user_id, *purpose;
+};
+WUR int email_token_insert(const unsigned char hash[32], const char *user_id, const char *purpose,
+                           const char *now, const char *expires_at);
+/* A link not used and not expired at now. */
+WUR int email_token_find(struct arena *a, const unsigned char hash[32], const char *now, struct email_token *t);
+/* Marks it used; ERR_NOTFOUND when it already was. */
+WUR int email_token_use(const unsigned char hash[32], const char *now);
+
+struct otp_code {
+	unsigned char code_hash[32];
+	const char *expires_at;
+	int tries_left;
+};
+/* One live code per phone: a new one replaces the old. */
+WUR int otp_code_put(const char *phone, const unsigned char code_hash[32], const char *expires_at,
+                     int tries_left, const char *now);
+WUR int otp_code_find(struct arena *a, const char *phone, struct otp_code *c);
+WUR int otp_code_spend(const char *phone);
+WUR int otp_code_delete(const char *phone);
 
 #endif

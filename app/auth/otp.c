@@ -16,14 +16,6 @@
 #define OTP_TTL_S 300
 #define OTP_TRIES 5
 
-static const char sql_upsert[] =
-	"INSERT INTO otp_codes(phone, code_hash, expires_at, tries_left, created_at) VALUES(?1, ?2, ?3, ?4, ?5)"
-	" ON CONFLICT(phone) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at,"
-	" tries_left = excluded.tries_left, created_at = excluded.created_at";
-static const char sql_find[] = "SELECT code_hash, expires_at, tries_left FROM otp_codes WHERE phone = ?1";
-static const char sql_try[] = "UPDATE otp_codes SET tries_left = tries_left - 1 WHERE phone = ?1";
-static const char sql_delete[] = "DELETE FROM otp_codes WHERE phone = ?1";
-
 /* HMAC(secret key, phone ":" code): a leaked table does not give the codes away. */
 static int code_mac(const char *phone, const char *code, unsigned char mac[32])
 {
@@ -74,17 +66,7 @@ int otp_request_post(struct req *r)
 	time_rfc3339(now_us + OTP_TTL_S * 1000000LL, exp);
 	struct buf text = BUF_INIT(256);
 	if ((rc = db_begin()) == 0) {
-		sqlite3_stmt *st = db_prep(sql_upsert);
-		rc = st ? 0 : ERR_DB;
-		if (st) {
-			sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
-			sqlite3_bind_blob(st, 2, mac, 32, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, exp, -1, SQLITE_STATIC);
-			sqlite3_bind_int(st, 4, OTP_TRIES);
-			sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("otp upsert");
-			db_done(st);
-		}
+		rc = otp_code_put(phone, mac, exp, OTP_TRIES, now);
 		if (!rc && buf_printf(&text, "Your app code is %s. It expires in 5 minutes.", code))
 			rc = ERR_TOOBIG;
 		if (!rc)
@@ -125,36 +107,24 @@ int otp_verify_post(struct req *r)
 		return rc;
 	if ((rc = auth_limit(r, rl_verify_ip, r->remote_ip)) || (rc = auth_limit(r, rl_verify_phone, phone)))
 		return rc;
-	unsigned char mac[32], stored[32];
+	unsigned char mac[32];
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
 	if (strlen(code) != 6 || strspn(code, "0123456789") != 6 || code_mac(phone, code, mac))
 		return wrong_code(r);
 	if ((rc = db_begin()))
 		return rc;
-	sqlite3_stmt *st = db_prep(sql_find);
-	if (!st) {
+	struct otp_code stored;
+	rc = otp_code_find(&r->arena, phone, &stored);
+	bool found = rc == 0;
+	bool live = found && strcmp(stored.expires_at, now) > 0 && stored.tries_left > 0;
+	bool match = found && live && crypto_equal(mac, stored.code_hash, 32);
+	/* a code that matched or is dead goes; a wrong guess spends a try */
+	if (found)
+		rc = match || !live ? otp_code_delete(phone) : otp_code_spend(phone);
+	if (rc && rc != ERR_NOTFOUND) {
 		db_rollback();
-		return ERR_DB;
-	}
-	sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
-	bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32;
-	bool live = false;
-	if (found) {
-		memcpy(stored, sqlite3_column_blob(st, 0), 32);
-		live = strcmp((const char *)sqlite3_column_text(st, 1), now) > 0 && sqlite3_column_int(st, 2) > 0;
-	}
-	db_done(st);
-	bool match = found && live && crypto_equal(mac, stored, 32);
-	const char *next = !found ? NULL : match || !live ? sql_delete : sql_try;
-	if (next) {
-		st = db_prep(next);
-		if (st) {
-			sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				db_fail("otp update");
-			db_done(st);
-		}
+		return rc;
 	}
 	if (!match) {
 		/* the spent try is kept even though the answer is an error */

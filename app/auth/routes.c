@@ -1,5 +1,5 @@
-/* auth/routes.c: the auth domain's route table, and its boot: the rate limiters and the
- * access check. */
+/* auth/routes.c: the auth domain's route tables (its own, and the drop-in routes of the
+ * original backends' clients), and its boot: the rate limiters and the access check. */
 #include "auth/auth.h"
 #include "auth/internal.h"
 #include "http/server.h"
@@ -14,6 +14,8 @@ int reset_post(struct req *r);
 int invite_post(struct req *r);
 int otp_request_post(struct req *r);
 int otp_verify_post(struct req *r);
+int signup_compat(struct req *r);
+int login_compat(struct req *r);
 void auth_register_check(void);
 void kdf_init(void);
 void kdf_destroy(void);
@@ -75,6 +77,35 @@ static const struct route routes[] = {
 
 const struct route_table auth_routes = ROUTE_TABLE("auth", routes,
 						   "Sign-up, sign-in (password or phone code), tokens, email verification, password reset, invitations");
+
+static const char signup_schema[] =
+	"{\"type\":\"object\",\"required\":[\"email\"],\"properties\":{\"email\":{\"type\":\"string\",\"format\":\"email\"},"
+	"\"name\":{\"type\":\"string\",\"maxLength\":100}}}";
+static const char signup_reply[] =
+	"{\"type\":\"object\",\"required\":[\"id\",\"email\"],\"properties\":{\"id\":{\"type\":\"string\"},"
+	"\"email\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"created_at\":{\"type\":\"string\"}}}";
+static const char login_compat_schema[] =
+	"{\"type\":\"object\",\"required\":[\"email\"],\"properties\":{\"email\":{\"type\":\"string\"},"
+	"\"password\":{\"type\":\"string\"},\"clave\":{\"type\":\"string\",\"description\":\"the original's name for password\"}}}";
+static const char login_compat_reply[] =
+	"{\"type\":\"object\",\"required\":[\"access_token\",\"token_type\"],\"properties\":{"
+	"\"access_token\":{\"type\":\"string\"},\"token_type\":{\"const\":\"bearer\"}}}";
+
+static const struct route compat[] = {
+	{"POST", "/user/signup", signup_compat, ACCESS_PUBLIC, BODY_MAX,
+	 "FastAPI copilot: create an account; mails a set-password link (never a password)", signup_schema,
+	 signup_reply, 200, NULL},
+	{"POST", "/user/login", login_compat, ACCESS_PUBLIC, BODY_MAX,
+	 "FastAPI copilot: sign in with email and password, answered as {access_token, token_type}",
+	 login_compat_schema, login_compat_reply, 200, NULL},
+	{"POST", "/api/v1/auth/request-otp", otp_request_post, ACCESS_PUBLIC, BODY_MAX,
+	 "E2EE chat: as POST /api/v1/auth/otp/request", phone_schema, NULL, 202, NULL},
+	{"POST", "/api/v1/auth/verify-otp", otp_verify_post, ACCESS_PUBLIC, BODY_MAX,
+	 "E2EE chat: as POST /api/v1/auth/otp/verify", otp_verify_schema, tokens_schema, 200, NULL},
+};
+
+const struct route_table auth_compat_routes =
+	ROUTE_TABLE("compat", compat, "Drop-in routes for the clients of the five original backends");
 
 struct ratelimit *rl_login_ip, *rl_login_account, *rl_register_ip, *rl_otp_ip, *rl_otp_phone,
 	*rl_verify_ip, *rl_verify_phone, *rl_reset_ip, *rl_reset_account;

@@ -16,18 +16,6 @@
 #include "http/server.h"
 #include "store/db.h"
 
-static const char sql_insert[] =
-	"INSERT INTO refresh_tokens(token_hash, family_id, user_id, created_at, expires_at)"
-	" VALUES(?1, ?2, ?3, ?4, ?5)";
-static const char sql_find[] =
-	"SELECT family_id, user_id, expires_at, rotated_at, revoked_at FROM refresh_tokens"
-	" WHERE token_hash = ?1";
-static const char sql_rotate[] = "UPDATE refresh_tokens SET rotated_at = ?2 WHERE token_hash = ?1";
-static const char sql_revoke_family[] =
-	"UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE family_id = ?1";
-static const char sql_revoke_user[] =
-	"UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE user_id = ?1";
-
 int auth_new_token(struct req *r, char **token, unsigned char hash[32])
 {
 	struct buf b = BUF_INIT(128);
@@ -40,6 +28,23 @@ int auth_new_token(struct req *r, char **token, unsigned char hash[32])
 	memset(b.ptr, 0, b.len);
 	buf_free(&b);
 	return *token ? 0 : ERR_NOMEM;
+}
+
+int auth_access_token(struct req *r, const struct user *u, int64_t now_s, struct buf *jwt)
+{
+	struct jwt_claims c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.sub, sizeof c.sub, "%s", u->id);
+	snprintf(c.role, sizeof c.role, "%s", u->role);
+	if (uuid7(c.jti))
+		return ERR_CRYPTO;
+	c.iat = now_s;
+	c.exp = c.iat + config_int("ACCESS_TTL");
+	size_t klen;
+	const unsigned char *key = datadir_key(&klen);
+	if (!key || jwt_sign(&c, key, klen, jwt) != 0)
+		return http_error(r, E_INTERNAL, "the access token could not be signed", NULL);
+	return 0;
 }
 
 int auth_issue(struct req *r, int status, const struct user *u, const char *family)
@@ -58,33 +63,12 @@ int auth_issue(struct req *r, int status, const struct user *u, const char *fami
 	int64_t now_us = time_now_us();
 	time_rfc3339(now_us, now);
 	time_rfc3339(now_us + config_int("REFRESH_TTL") * 1000000, exp);
-	sqlite3_stmt *st = db_prep(sql_insert);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, family, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, exp, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("refresh insert");
-	db_done(st);
-	if (rc)
+	if ((rc = refresh_token_insert(hash, family, u->id, now, exp)))
 		return rc;
-
-	struct jwt_claims c;
-	memset(&c, 0, sizeof c);
-	snprintf(c.sub, sizeof c.sub, "%s", u->id);
-	snprintf(c.role, sizeof c.role, "%s", u->role);
-	if (uuid7(c.jti))
-		return ERR_CRYPTO;
-	c.iat = now_us / 1000000;
-	c.exp = c.iat + config_int("ACCESS_TTL");
-	size_t klen;
-	const unsigned char *key = datadir_key(&klen);
-	struct buf jwt = BUF_INIT(4096);
-	if (!key || jwt_sign(&c, key, klen, &jwt) != 0) {
+	struct buf jwt = BUF_INIT(JWT_MAX_LEN);
+	if ((rc = auth_access_token(r, u, now_us / 1000000, &jwt))) {
 		buf_free(&jwt);
-		return http_error(r, E_INTERNAL, "the access token could not be signed", NULL);
+		return rc;
 	}
 	struct jw w;
 	res_json(r, status, &w);
@@ -104,26 +88,7 @@ int auth_revoke_user(const char *user_id)
 {
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
-	sqlite3_stmt *st = db_prep(sql_revoke_user);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("revoke user");
-	db_done(st);
-	return rc;
-}
-
-static int revoke_family(const char *family, const char *now)
-{
-	sqlite3_stmt *st = db_prep(sql_revoke_family);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, family, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("revoke family");
-	db_done(st);
-	return rc;
+	return refresh_user_revoke(user_id, now);
 }
 
 static int bad_refresh(struct req *r)
@@ -143,31 +108,6 @@ static int body_token(struct req *r, unsigned char hash[32])
 	return 0;
 }
 
-struct refresh_row {
-	char family[UUID_STR_LEN], user[UUID_STR_LEN];
-	bool expired, rotated, revoked;
-};
-
-static int find(const unsigned char hash[32], const char *now, struct refresh_row *row)
-{
-	sqlite3_stmt *st = db_prep(sql_find);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-	int step = sqlite3_step(st), rc = 0;
-	if (step == SQLITE_ROW) {
-		snprintf(row->family, sizeof row->family, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(row->user, sizeof row->user, "%s", (const char *)sqlite3_column_text(st, 1));
-		row->expired = strcmp((const char *)sqlite3_column_text(st, 2), now) <= 0;
-		row->rotated = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		row->revoked = sqlite3_column_type(st, 4) != SQLITE_NULL;
-	} else {
-		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail("refresh lookup");
-	}
-	db_done(st);
-	return rc;
-}
-
 int refresh_post(struct req *r)
 {
 	unsigned char hash[32];
@@ -176,17 +116,18 @@ int refresh_post(struct req *r)
 		return rc;
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
-	struct refresh_row row;
+	struct refresh_token row;
 	if ((rc = db_begin()))
 		return rc;
-	rc = find(hash, now, &row);
-	if (rc == ERR_NOTFOUND || (!rc && (row.revoked || row.expired))) {
+	rc = refresh_token_find(&r->arena, hash, &row);
+	bool expired = !rc && strcmp(row.expires_at, now) <= 0;
+	if (rc == ERR_NOTFOUND || (!rc && (row.revoked || expired))) {
 		db_rollback();
 		return bad_refresh(r);
 	}
 	if (!rc && row.rotated) {
 		/* a used token came back: someone holds a copy. End the whole sign-in. */
-		rc = revoke_family(row.family, now);
+		rc = refresh_family_revoke(row.family_id, now);
 		if (!rc && (rc = db_commit()) == 0)
 			return http_error(r, E_UNAUTHORIZED,
 			                  "this refresh token was already used; the session is signed out",
@@ -194,24 +135,16 @@ int refresh_post(struct req *r)
 	}
 	struct user u;
 	if (!rc) {
-		rc = users_by_id(&r->arena, row.user, &u);
+		rc = users_by_id(&r->arena, row.user_id, &u);
 		if (rc == ERR_NOTFOUND || (!rc && u.disabled)) {
 			db_rollback();
 			return bad_refresh(r);
 		}
 	}
-	if (!rc) {
-		sqlite3_stmt *st = db_prep(sql_rotate);
-		rc = st ? 0 : ERR_DB;
-		if (st) {
-			sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("refresh rotate");
-			db_done(st);
-		}
-	}
 	if (!rc)
-		rc = auth_issue(r, 200, &u, row.family);
+		rc = refresh_token_rotate(hash, now);
+	if (!rc)
+		rc = auth_issue(r, 200, &u, row.family_id);
 	if (!rc && (rc = db_commit()) == 0)
 		return 0;
 	db_rollback();
@@ -226,12 +159,18 @@ int logout_post(struct req *r)
 		return rc;
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
-	struct refresh_row row;
-	rc = find(hash, now, &row);
-	if (rc == 0)
-		rc = revoke_family(row.family, now);
-	if (rc && rc != ERR_NOTFOUND)
+	struct refresh_token row;
+	if ((rc = db_begin()))
 		return rc;
+	rc = refresh_token_find(&r->arena, hash, &row);
+	if (rc == 0)
+		rc = refresh_family_revoke(row.family_id, now);
+	if (rc == 0 || rc == ERR_NOTFOUND)
+		rc = db_commit();
+	if (rc) {
+		db_rollback();
+		return rc;
+	}
 	r->status = 204; /* also for an unknown token: logging out twice is not an error */
 	return 0;
 }

@@ -10,17 +10,6 @@
 
 #define CAPTION_MAX 500
 
-static const char sql_page[] =
-	"SELECT g.id, g.caption, g.created_at, m.id, m.owner_id, m.sha256, m.size, m.content_type,"
-	" m.original_name, m.visibility, m.created_at"
-	" FROM gallery_items g JOIN media m ON m.id = g.media_id"
-	" WHERE g.owner_id = ?1 AND (?2 IS NULL OR g.id < ?2) AND (?4 OR m.visibility = 'public')"
-	" ORDER BY g.id DESC LIMIT ?3";
-static const char sql_contact[] = "SELECT 1 FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
-static const char sql_add[] =
-	"INSERT INTO gallery_items(id, owner_id, media_id, caption, created_at) VALUES(?1, ?2, ?3, ?4, ?5)";
-static const char sql_remove[] = "DELETE FROM gallery_items WHERE owner_id = ?1 AND (id = ?2 OR media_id = ?2)";
-
 static void item_json(struct jw *w, const char *id, const char *caption, const char *created_at,
                       const struct media *m)
 {
@@ -34,26 +23,22 @@ static void item_json(struct jw *w, const char *id, const char *caption, const c
 	jw_obj_end(w);
 }
 
-static void item_row(struct jw *w, sqlite3_stmt *st, void *ctx)
+/* res_page's item writer */
+static void page_item_json(struct jw *w, const void *item)
 {
-	(void)ctx;
-	const char *t[11];
-	for (int i = 0; i < 11; i++)
-		t[i] = (const char *)sqlite3_column_text(st, i);
-	struct media m = {t[3], t[4], t[5], t[7], t[8], t[9], t[10], sqlite3_column_int64(st, 6)};
-	item_json(w, t[0], t[1], t[2], &m);
+	const struct gallery_item *g = item;
+	item_json(w, g->id, g->caption, g->created_at, &g->media);
 }
 
 /* Answers one page of owner's gallery; all: private items too. */
 static int page(struct req *r, const char *owner, bool all)
 {
-	int limit;
-	sqlite3_stmt *st;
-	int rc = req_owned_page(r, sql_page, owner, &limit, &st);
-	if (rc)
+	struct page pg;
+	struct page_out out;
+	int rc = req_page_of(r, &pg);
+	if (rc || (rc = gallery_page(&r->arena, owner, all, &pg, &out)))
 		return rc;
-	sqlite3_bind_int(st, 4, all);
-	return res_rows(r, st, limit, item_row, NULL);
+	return res_page(r, &out, sizeof(struct gallery_item), page_item_json);
 }
 
 int gallery_list(struct req *r)
@@ -70,14 +55,8 @@ int gallery_of_user(struct req *r)
 		return http_error(r, E_NOT_FOUND, "no such user", NULL);
 	if (rc)
 		return rc;
-	bool all = r->user_id && strcmp(r->user_id, u.id) == 0;
-	sqlite3_stmt *st = r->user_id && !all ? db_prep(sql_contact) : NULL;
-	if (st) {
-		sqlite3_bind_text(st, 1, u.id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, r->user_id, -1, SQLITE_STATIC);
-		all = sqlite3_step(st) == SQLITE_ROW;
-		db_done(st);
-	}
+	/* the owner and the people the owner added see everything */
+	bool all = r->user_id && (strcmp(r->user_id, u.id) == 0 || contacts_linked(u.id, r->user_id));
 	return page(r, u.id, all);
 }
 
@@ -89,51 +68,45 @@ int gallery_add(struct req *r)
 	if (rc || (rc = req_str(r, body, "media_id", true, 36, &media_id)) ||
 	    (rc = req_str(r, body, "caption", false, CAPTION_MAX, &caption)))
 		return rc;
-	struct media m;
-	rc = media_owned(&r->arena, media_id, r->user_id, &m);
-	if (rc == ERR_NOTFOUND)
-		return http_error(r, E_NOT_FOUND, "no such media of yours", "media_id");
-	if (rc)
-		return rc;
 	char id[UUID_STR_LEN], now[TIME_RFC3339_LEN];
 	if (uuid7(id) != 0)
 		return ERR_NOMEM;
 	time_rfc3339(time_now_us(), now);
-	sqlite3_stmt *st = db_prep(sql_add);
-	if (!st)
-		return ERR_DB;
-	const char *v[] = {id, r->user_id, m.id, caption ? caption : "", now};
-	for (int i = 0; i < 5; i++)
-		sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	bool dup = step != SQLITE_DONE && sqlite3_extended_errcode(db_conn()) == SQLITE_CONSTRAINT_UNIQUE;
-	if (step != SQLITE_DONE && !dup)
-		rc = db_fail("gallery add");
-	db_done(st);
-	if (dup)
-		return http_error(r, E_CONFLICT, "this media is already in your gallery", "media_id");
-	if (rc)
+	struct gallery_item g = {.id = id, .caption = caption ? caption : "", .created_at = now};
+	/* the ownership check inside the transaction: the media cannot go in between */
+	if ((rc = db_begin()))
 		return rc;
+	rc = media_owned(&r->arena, media_id, r->user_id, &g.media);
+	if (!rc)
+		rc = gallery_insert(&g, r->user_id);
+	if (!rc)
+		rc = db_commit();
+	if (rc) {
+		db_rollback();
+		if (rc == ERR_NOTFOUND)
+			return http_error(r, E_NOT_FOUND, "no such media of yours", "media_id");
+		if (rc == ERR_EXISTS)
+			return http_error(r, E_CONFLICT, "this media is already in your gallery", "media_id");
+		return rc;
+	}
 	struct jw w;
 	res_json(r, 201, &w);
-	item_json(&w, id, v[3], now, &m);
+	page_item_json(&w, &g);
 	return res_end(r, &w);
 }
 
 int gallery_remove(struct req *r)
 {
-	sqlite3_stmt *st = db_prep(sql_remove);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, r->user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, req_param(r, "id"), -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("gallery remove");
-	int changed = sqlite3_changes(db_conn());
-	db_done(st);
+	int rc = db_begin();
 	if (rc)
 		return rc;
-	if (!changed)
-		return http_error(r, E_NOT_FOUND, "no such gallery item of yours", NULL);
+	rc = gallery_delete(r->user_id, req_param(r, "id"));
+	if (!rc)
+		rc = db_commit();
+	if (rc) {
+		db_rollback();
+		return rc == ERR_NOTFOUND ? http_error(r, E_NOT_FOUND, "no such gallery item of yours", NULL) : rc;
+	}
 	r->status = 204;
 	return 0;
 }

@@ -30,11 +30,25 @@ int media_readable_sha(struct arena *a, const char *sha, const char *viewer, str
 /* The row if owner owns it. */
 int media_owned(struct arena *a, const char *id, const char *owner, struct media *m);
 /* Moves the finished temporary file tmp to its place (or drops it when those bytes are
- * already stored) and inserts m, as one step against deletes. */
+ * already stored) and inserts m in its own transaction, as one step against deletes (not
+ * inside a caller's transaction). */
 int media_store(struct arena *a, const char *tmp, const struct media *m);
-/* Deletes the row (the caller's own, or any for an admin), clears avatars that used it,
- * and removes the file when no row points at it any more. */
+/* Deletes the row (the caller's own, or any for an admin) and clears avatars that used it,
+ * in its own transaction, then removes the file when no row points at it any more. */
 int media_remove(struct arena *a, const char *id, const char *caller, bool admin);
+/* A gallery item with its media; strings in the arena they were read into. */
+struct gallery_item {
+	const char *id, *caption, *created_at;
+	struct media media;
+};
+/* owner's gallery, newest first; all: private media too. out->items are struct gallery_item. */
+int gallery_page(struct arena *a, const char *owner, bool all, const struct page *pg, struct page_out *out);
+/* Inside the caller's transaction: g (its id, caption, created_at and media.id) into owner's
+ * gallery. ERR_EXISTS when that media is in the gallery already. */
+int gallery_insert(const struct gallery_item *g, const char *owner);
+/* Inside the caller's transaction: owner's item whose id or media id is id. ERR_NOTFOUND
+ * when owner has none. */
+int gallery_delete(const char *owner, const char *id);
 /* DIR/media/ab/cd/<sha> in a. */
 char *media_path(struct arena *a, const char *sha);
 /* The API's media object. */

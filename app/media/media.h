@@ -3,10 +3,14 @@
 #ifndef MEDIA_MEDIA_H
 #define MEDIA_MEDIA_H
 
+#include "core/arena.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "http/route.h"
 
 extern const struct route_table media_routes;
+/* Drop-in routes for the original backends' clients (the E2EE chat's POST /media/upload). */
+extern const struct route_table media_compat_routes;
 
 /* Creates DIR/media and its tmp/, and removes temporary files a crash left there. Before
  * the server starts (no upload can be in flight). */
@@ -15,5 +19,12 @@ void media_shutdown(void);
 /* 0 when media_id names a media row that user_id owns, else ERR_NOTFOUND (or ERR_DB):
  * for other domains that attach media (avatars). */
 int media_check_owner(const char *media_id, const char *user_id);
+
+/* Inside the caller's open write transaction: deletes the user's media rows and gallery
+ * items (files no row points at are collected later, elsewhere). */
+WUR int media_user_deleted(const char *user_id);
+/* Writes the member "media":{"files":[media objects],"gallery":[{id, media_id, caption,
+ * created_at}]}. 0, ERR_NOMEM or ERR_DB. */
+WUR int media_user_export(struct arena *a, struct jw *w, const char *user_id);
 
 #endif

@@ -1,4 +1,5 @@
-/* media/routes.c: the media domain's route table and nothing else. */
+/* media/routes.c: the media domain's route tables (its own, and the drop-in routes of the
+ * original backends' clients) and nothing else. */
 #include "media/internal.h"
 #include "media/media.h"
 
@@ -44,3 +45,11 @@ static const struct route routes[] = {
 
 const struct route_table media_routes = ROUTE_TABLE("media", routes,
 						   "Uploads stored by content hash, downloads with ETag/Range, avatars and galleries");
+
+static const struct route compat[] = {
+	{"POST", "/api/v1/media/upload", media_upload, ACCESS_USER, BODY_STREAM,
+	 "E2EE chat: as POST /api/v1/media (multipart field file)", upload_schema, media_schema, 201, NULL},
+};
+
+const struct route_table media_compat_routes =
+	ROUTE_TABLE("compat", compat, "Drop-in routes for the clients of the five original backends");

@@ -2,24 +2,24 @@
  * ever visible to its owner; someone else's contact id answers 404. */
 #include <string.h>
 
-#include "core/time.h"
 #include "store/db.h"
 #include "users/handlers.h"
 #include "users/users.h"
 
-static const char sql_list[] =
-	"SELECT contact_id FROM contacts WHERE owner_id = ?1 AND (?2 IS NULL OR contact_id > ?2)"
-	" ORDER BY contact_id LIMIT ?3";
-static const char sql_add[] =
-	"INSERT INTO contacts(owner_id, contact_id, created_at) VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING";
-static const char sql_remove[] = "DELETE FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
+/* res_page's item writer: contacts are shown as public cards */
+static void card_json(struct jw *w, const void *item)
+{
+	users_json(w, item, false);
+}
 
 int contacts_list(struct req *r)
 {
-	int limit;
-	sqlite3_stmt *st;
-	int rc = req_owned_page(r, sql_list, r->user_id, &limit, &st);
-	return rc ? rc : users_page(r, st, limit, false);
+	struct page pg;
+	struct page_out out;
+	int rc = req_page_of(r, &pg);
+	if (rc || (rc = contacts_page(&r->arena, r->user_id, &pg, &out)))
+		return rc;
+	return res_page(r, &out, sizeof(struct user), card_json);
 }
 
 int contacts_add(struct req *r)
@@ -40,19 +40,16 @@ int contacts_add(struct req *r)
 		return rc;
 	if (strcmp(u.id, r->user_id) == 0)
 		return http_error(r, E_INVALID_INPUT, "you cannot add yourself", id ? "user_id" : "phone");
-	char now[TIME_RFC3339_LEN];
-	time_rfc3339(time_now_us(), now);
-	sqlite3_stmt *st = db_prep(sql_add);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, r->user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, u.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	int added = sqlite3_changes(db_conn());
-	db_done(st);
-	if (step != SQLITE_DONE)
-		return db_fail("contact add");
+	bool added = false;
+	if ((rc = db_begin()))
+		return rc;
+	rc = contacts_insert(r->user_id, u.id, &added);
+	if (!rc)
+		rc = db_commit();
+	if (rc) {
+		db_rollback();
+		return rc;
+	}
 	struct jw w;
 	res_json(r, added ? 201 : 200, &w);
 	users_json(&w, &u, false);
@@ -61,18 +58,16 @@ int contacts_add(struct req *r)
 
 int contacts_remove(struct req *r)
 {
-	sqlite3_stmt *st = db_prep(sql_remove);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, r->user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, req_param(r, "id"), -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	int removed = sqlite3_changes(db_conn());
-	db_done(st);
-	if (step != SQLITE_DONE)
-		return db_fail("contact remove");
-	if (!removed)
-		return http_error(r, E_NOT_FOUND, "no such contact", NULL);
+	int rc = db_begin();
+	if (rc)
+		return rc;
+	rc = contacts_delete(r->user_id, req_param(r, "id"));
+	if (!rc)
+		rc = db_commit();
+	if (rc) {
+		db_rollback();
+		return rc == ERR_NOTFOUND ? http_error(r, E_NOT_FOUND, "no such contact", NULL) : rc;
+	}
 	r->status = 204;
 	return 0;
 }

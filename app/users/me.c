@@ -2,24 +2,10 @@
  * only the fields it is given; each is checked before anything is written. */
 #include <string.h>
 
-#include "core/time.h"
 #include "media/media.h"
 #include "store/db.h"
 #include "users/handlers.h"
 #include "users/users.h"
-
-/* one static statement: ?2k (present) decides whether ?2k+1 replaces the column */
-static const char sql_update[] =
-	"UPDATE users SET"
-	" name = CASE WHEN ?2 THEN ?3 ELSE name END,"
-	" bio = CASE WHEN ?4 THEN ?5 ELSE bio END,"
-	" country = CASE WHEN ?6 THEN ?7 ELSE country END,"
-	" phone = CASE WHEN ?8 THEN ?9 ELSE phone END,"
-	" avatar_media_id = CASE WHEN ?10 THEN ?11 ELSE avatar_media_id END,"
-	" locale = CASE WHEN ?12 THEN ?13 ELSE locale END,"
-	" finance = CASE WHEN ?14 THEN ?15 ELSE finance END,"
-	" updated_at = ?16"
-	" WHERE id = ?1";
 
 static int respond_user(struct req *r, int status, const char *id, bool full)
 {
@@ -108,63 +94,61 @@ int me_put(struct req *r)
 	int rc = req_object(r, &body);
 	if (rc)
 		return rc;
-	static const char *const names[] = {"name", "bio", "country", "phone", "avatar_media_id", "locale"};
-	static const size_t limits[] = {100, 1000, 2, 16, 36, 35};
-	const char *vals[6];
-	bool present[6];
-	for (int i = 0; i < 6; i++) {
-		const struct json *v = json_get(body, names[i]);
-		present[i] = v != NULL;
-		if ((rc = req_str(r, body, names[i], false, limits[i], &vals[i])) < 0)
+	struct user_changes c = {0};
+	const struct {
+		const char *name;
+		size_t max;
+		bool *has;
+		const char **val;
+	} fields[] = {
+		{"name", 100, &c.has_name, &c.name},
+		{"bio", 1000, &c.has_bio, &c.bio},
+		{"country", 2, &c.has_country, &c.country},
+		{"phone", 16, &c.has_phone, &c.phone},
+		{"avatar_media_id", 36, &c.has_avatar, &c.avatar_media_id},
+		{"locale", 35, &c.has_locale, &c.locale},
+	};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		*fields[i].has = json_get(body, fields[i].name) != NULL;
+		if ((rc = req_str(r, body, fields[i].name, false, fields[i].max, fields[i].val)) < 0)
 			return rc;
 	}
-	if (present[0] && (!vals[0] || !*vals[0]))
+	if (c.has_name && (!c.name || !*c.name))
 		return http_error(r, E_INVALID_INPUT, "name must not be empty", "name");
-	if (present[1] && !vals[1])
-		vals[1] = ""; /* bio: null clears it */
-	if (vals[2] && !country_ok(vals[2]))
+	if (c.has_bio && !c.bio)
+		c.bio = ""; /* bio: null clears it */
+	if (c.country && !country_ok(c.country))
 		return http_error(r, E_INVALID_INPUT, "country must be an ISO 3166-1 alpha-2 code", "country");
-	if (vals[3] && !users_phone_ok(vals[3]))
+	if (c.phone && !users_phone_ok(c.phone))
 		return http_error(r, E_INVALID_INPUT, "phone must be in E.164 form, e.g. +5491122334455", "phone");
-	if (vals[4] && (rc = media_check_owner(vals[4], r->user_id)) != 0)
+	if (c.avatar_media_id && (rc = media_check_owner(c.avatar_media_id, r->user_id)) != 0)
 		return rc == ERR_NOTFOUND ? http_error(r, E_INVALID_INPUT, "avatar_media_id must be one of your media",
 		                                       "avatar_media_id")
 		                          : rc;
-	if (vals[5] && !locale_ok(vals[5]))
+	if (c.locale && !locale_ok(c.locale))
 		return http_error(r, E_INVALID_INPUT, "locale must be a language tag like es-AR", "locale");
 	struct buf finance = BUF_INIT(8192);
 	const struct json *f = json_get(body, "finance");
-	bool has_finance = f != NULL;
+	c.has_finance = f != NULL; /* null clears it */
 	if (f && f->type != JSON_NULL && (rc = finance_json(r, f, &finance)) < 0) {
 		buf_free(&finance);
 		return rc;
 	}
-	char now[TIME_RFC3339_LEN];
-	time_rfc3339(time_now_us(), now);
-	sqlite3_stmt *st = db_prep(sql_update);
-	if (!st) {
-		buf_free(&finance);
-		return ERR_DB;
-	}
-	sqlite3_bind_text(st, 1, r->user_id, -1, SQLITE_STATIC);
-	for (int i = 0; i < 6; i++) {
-		sqlite3_bind_int(st, 2 + 2 * i, present[i]);
-		if (vals[i])
-			sqlite3_bind_text(st, 3 + 2 * i, vals[i], -1, SQLITE_STATIC);
-	}
-	sqlite3_bind_int(st, 14, has_finance);
-	if (finance.len)
-		sqlite3_bind_text(st, 15, finance.ptr, (int)finance.len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 16, now, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	bool taken = step != SQLITE_DONE && sqlite3_extended_errcode(db_conn()) == SQLITE_CONSTRAINT_UNIQUE;
-	if (step != SQLITE_DONE && !taken)
-		db_fail("profile update");
-	db_done(st);
+	bool any = finance.len > 0;
+	c.finance = any ? arena_strndup(&r->arena, finance.ptr, finance.len) : NULL;
 	buf_free(&finance);
-	if (taken)
-		return http_error(r, E_CONFLICT, "that phone number belongs to another account", "phone");
-	if (step != SQLITE_DONE)
-		return ERR_DB;
+	if (any && !c.finance)
+		return ERR_NOMEM;
+	if ((rc = db_begin()))
+		return rc;
+	rc = users_update(r->user_id, &c);
+	if (!rc)
+		rc = db_commit();
+	if (rc) {
+		db_rollback();
+		if (rc == ERR_EXISTS)
+			return http_error(r, E_CONFLICT, "that phone number belongs to another account", "phone");
+		return rc == ERR_NOTFOUND ? http_error(r, E_NOT_FOUND, "no such user", NULL) : rc;
+	}
 	return respond_user(r, 200, r->user_id, true);
 }

@@ -1,5 +1,6 @@
-/* users/routes.c: the users domain's route table and nothing else. Literal paths come
- * before {id} patterns: the first match wins. */
+/* users/routes.c: the users domain's route tables (its own, and the drop-in routes of the
+ * original backends' clients) and nothing else. Literal paths come before {id} patterns:
+ * the first match wins. */
 #include "users/handlers.h"
 #include "users/users.h"
 
@@ -45,3 +46,12 @@ static const struct route routes[] = {
 
 const struct route_table users_routes = ROUTE_TABLE("users", routes,
 						   "Profiles, public cards, contacts, and the admin user list");
+
+static const struct route compat[] = {
+	{"GET", "/user-detail/{id}", user_get, ACCESS_USER, 0,
+	 "Gin backend: a user's detail (the public card; the full record for oneself and admins)", NULL,
+	 user_schema, 200, NULL},
+};
+
+const struct route_table users_compat_routes =
+	ROUTE_TABLE("compat", compat, "Drop-in routes for the clients of the five original backends");

@@ -383,6 +383,37 @@ test('galleries: mine in full, others see public items, contacts see all', async
   assertError(assert, await request(api(app, '/users/01234567-89ab-7def-8123-456789abcdef/gallery')), 404, 'not_found');
 });
 
+test('/media/<path> reads any row with those bytes the caller may see: a contact\'s gallery item, an avatar', async () => {
+  const stranger = await register('Shr');
+  const me = await register('Own');
+  const friend = await register('Frd');
+  const bytes = crypto.randomBytes(80);
+  // the stranger's private copy comes first; mine (in my gallery) second
+  const first = await uploadOk(stranger.token, bytes);
+  const second = await uploadOk(me.token, bytes);
+  assert.equal(first.path, second.path);
+  const legacy = (token) => rawRequest(`${app.url}/media/${second.path}`, { headers: auth(token) });
+  const json = { 'Content-Type': 'application/json' };
+  assert.equal((await request(api(app, '/gallery/media'), {
+    method: 'POST', headers: { ...auth(me.token), ...json }, body: JSON.stringify({ media_id: second.id }),
+  })).status, 201);
+  assertError(assert, await legacy(friend.token), 404, 'not_found');
+  assert.equal((await request(api(app, '/users/contacts'), {
+    method: 'POST', headers: { ...auth(me.token), ...json }, body: JSON.stringify({ user_id: friend.id }),
+  })).status, 201);
+  const seen = await legacy(friend.token);
+  assert.equal(seen.status, 200);
+  assert.ok(seen.body.equals(bytes));
+  assertError(assert, await legacy(null), 404, 'not_found');
+  // an avatar is part of the public card: anyone reads it, by id or by path
+  const avatar = await uploadOk(me.token, PNG, { filename: 'a.png' });
+  assert.equal((await request(api(app, '/users/me'), {
+    method: 'PUT', headers: { ...auth(me.token), ...json }, body: JSON.stringify({ avatar_media_id: avatar.id }),
+  })).status, 200);
+  assert.equal((await rawRequest(`${app.url}/media/${avatar.path}`)).status, 200);
+  assert.equal((await getMedia(avatar.id)).status, 200);
+});
+
 test('kill -9 during an upload leaves no row, and the restart sweeps the temporary file', async (t) => {
   const dataDir = tmpDataDir();
   const a = await startApp({ dataDir, env: FAST, t });
