@@ -3,7 +3,7 @@
 #include "chat/chat.h"
 #include "chat/internal.h"
 
-struct export
+struct walk
 {
 	struct jw *w;
 	bool open; /* a chat object and its messages array are open */
@@ -11,19 +11,15 @@ struct export
 
 static int on_chat(void *ctx, const struct chat *c)
 {
-	struct export *e = ctx;
+	struct walk *e = ctx;
 	if (e->open) {
 		jw_arr_end(e->w);
 		jw_obj_end(e->w);
 	}
+	/* each entry is {chat, messages}, both as the API shows them */
 	jw_obj(e->w);
-	jw_kstr(e->w, "id", c->id);
-	jw_kstr(e->w, "title", c->title);
-	jw_kstr(e->w, "model", c->model);
-	jw_kstr(e->w, "system_prompt", c->system_prompt);
-	jw_kstr(e->w, "archived_at", c->archived_at);
-	jw_kstr(e->w, "created_at", c->created_at);
-	jw_kstr(e->w, "updated_at", c->updated_at);
+	jw_key(e->w, "chat");
+	chat_json(e->w, c);
 	jw_key(e->w, "messages");
 	jw_arr(e->w);
 	e->open = true;
@@ -32,14 +28,14 @@ static int on_chat(void *ctx, const struct chat *c)
 
 static int on_msg(void *ctx, const struct chat_msg *m)
 {
-	struct export *e = ctx;
+	struct walk *e = ctx;
 	chat_msg_json(e->w, m);
 	return 0;
 }
 
 int chat_user_export(struct arena *a, struct jw *w, const char *user_id)
 {
-	struct export e = {w, false};
+	struct walk e = {w, false};
 	struct chat_visit v = {on_chat, on_msg, &e};
 	jw_key(w, "chats");
 	jw_arr(w);

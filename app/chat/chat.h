@@ -12,8 +12,8 @@ extern const struct route_table chat_routes;
 /* Deletes every chat and chat message of the user. Runs inside the caller's open write
  * transaction (it never begins or commits one). 0 or ERR_DB. */
 int chat_user_deleted(const char *user_id);
-/* Writes the member "chats":[{chat..., "messages":[...]}, ...] with everything chat/ keeps
- * about the user. 0, ERR_NOMEM or ERR_DB. */
+/* Writes the member "chats":[{"chat":{...},"messages":[...]}, ...] (both as the API shows
+ * them) with everything chat/ keeps about the user. 0, ERR_NOMEM or ERR_DB. */
 int chat_user_export(struct arena *a, struct jw *w, const char *user_id);
 
 #endif

@@ -284,7 +284,7 @@ int chat_history(struct arena *a, const char *chat_id, int n, struct llm_msg **o
 	db_bind_text(st, 1, chat_id);
 	db_bind_int(st, 2, n);
 	size_t k = 0;
-	int step, rc = 0;
+	int step = DB_DONE, rc = 0;
 	while (!rc && (step = db_step(st, "chat history")) == DB_ROW && k < (size_t)n) {
 		rc = text(a, st, 0, &msgs[k].role);
 		if (!rc)
@@ -344,17 +344,17 @@ int chat_each_of(struct arena *a, const char *owner, const struct chat_visit *v)
 		return ERR_DB;
 	db_bind_text(st, 1, owner);
 	const char *current = NULL; /* the chat whose messages are being visited (a copy) */
-	int step, rc = 0;
+	int step = DB_DONE, rc = 0;
 	/* rows are handed over as the statement holds them, not copied: an export of years of
 	 * messages must not grow the arena by all of them */
 	while (!rc && (step = db_step(st, "chat export")) == DB_ROW) {
 		const char *id = db_col(st, 0);
-		if (!id)
+		if (!id) {
 			rc = ERR_NOMEM;
-		else if (!current || strcmp(current, id) != 0) {
+		} else if (!current || strcmp(current, id) != 0) {
 			struct chat c;
-			rc = (current = arena_strdup(a, id)) ? chat_read(NULL, st, 0, &c)
-			                                     : ERR_NOMEM;
+			current = arena_strdup(a, id);
+			rc = current ? chat_read(NULL, st, 0, &c) : ERR_NOMEM;
 			if (!rc)
 				rc = v->chat(v->ctx, &c);
 		}
