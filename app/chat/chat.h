@@ -8,6 +8,8 @@
 #include "http/route.h"
 
 extern const struct route_table chat_routes;
+/* POST /asistente/start of the Gin backend (domain "compat"). */
+extern const struct route_table chat_compat_routes;
 
 /* Deletes every chat and chat message of the user. Runs inside the caller's open write
  * transaction (it never begins or commits one). 0 or ERR_DB. */

@@ -9,6 +9,8 @@
 #include "http/route.h"
 
 extern const struct route_table copilot_routes;
+/* The FastAPI copilot's unversioned session routes (domain "compat"). */
+extern const struct route_table copilot_compat_routes;
 
 /* Deletes every copilot session and exchange of the user. Runs inside the caller's open write
  * transaction (it never begins or commits one). 0 or ERR_DB. */
