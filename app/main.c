@@ -62,6 +62,9 @@ static const struct route_table *const tables[] = {
 	&media_routes,
 	&chat_routes,
 	&copilot_routes,
+	&system_compat_routes,
+	&chat_compat_routes,
+	&copilot_compat_routes,
 };
 
 struct cli {
