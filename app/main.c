@@ -62,9 +62,13 @@ static const struct route_table *const tables[] = {
 	&media_routes,
 	&chat_routes,
 	&copilot_routes,
+	/* drop-in routes for the clients of the original backends (tag "compat") */
+	&system_compat_routes,
 	&auth_compat_routes,
 	&users_compat_routes,
 	&media_compat_routes,
+	&chat_compat_routes,
+	&copilot_compat_routes,
 };
 
 struct cli {

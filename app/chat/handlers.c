@@ -3,29 +3,10 @@
 #include <string.h>
 
 #include "chat/internal.h"
-#include "core/time.h"
-#include "store/db.h"
 
-#define TITLE_MAX 200
+#define TITLE_MAX  200
 #define PROMPT_MAX 8000
-#define MODEL_MAX 200
-
-static const char sql_list[] =
-	"SELECT id, owner_id, title, model, system_prompt, archived_at, created_at, updated_at FROM chats"
-	" WHERE owner_id = ?1 AND (?2 IS NULL OR id < ?2) AND (archived_at IS NOT NULL) = ?4"
-	" ORDER BY id DESC LIMIT ?3";
-static const char sql_update[] =
-	"UPDATE chats SET title = coalesce(?3, title),"
-	" model = CASE WHEN ?4 THEN ?5 ELSE model END,"
-	" system_prompt = CASE WHEN ?6 THEN ?7 ELSE system_prompt END,"
-	" archived_at = CASE WHEN ?8 IS NULL THEN archived_at WHEN ?8 THEN coalesce(archived_at, ?9) ELSE NULL END,"
-	" updated_at = ?9 WHERE id = ?1 AND owner_id = ?2";
-static const char sql_archive[] =
-	"UPDATE chats SET archived_at = coalesce(archived_at, ?3), updated_at = ?3 WHERE id = ?1 AND owner_id = ?2";
-static const char sql_delete[] = "DELETE FROM chats WHERE id = ?1 AND owner_id = ?2";
-static const char sql_messages[] =
-	"SELECT id, chat_id, role, content, status, prompt_tokens, completion_tokens, created_at"
-	" FROM chat_messages WHERE chat_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3";
+#define MODEL_MAX  200
 
 static int not_found(struct req *r)
 {
@@ -39,26 +20,62 @@ static int load(struct req *r, struct chat *c)
 	return rc == ERR_NOTFOUND ? not_found(r) : rc;
 }
 
-static void chat_row(struct jw *w, sqlite3_stmt *st, void *ctx)
+void chat_json(struct jw *w, const struct chat *c)
 {
-	(void)ctx;
-	const char *t[8];
-	for (int i = 0; i < 8; i++)
-		t[i] = (const char *)sqlite3_column_text(st, i);
-	struct chat c = {t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]};
-	chat_json(w, &c);
+	jw_obj(w);
+	jw_kstr(w, "id", c->id);
+	jw_kstr(w, "title", c->title);
+	jw_kstr(w, "model", c->model);
+	jw_kstr(w, "system_prompt", c->system_prompt);
+	jw_kbool(w, "archived", c->archived_at != NULL);
+	jw_kstr(w, "archived_at", c->archived_at);
+	jw_kstr(w, "created_at", c->created_at);
+	jw_kstr(w, "updated_at", c->updated_at);
+	jw_obj_end(w);
+}
+
+void chat_msg_json(struct jw *w, const struct chat_msg *m)
+{
+	jw_obj(w);
+	jw_kstr(w, "id", m->id);
+	jw_kstr(w, "chat_id", m->chat_id);
+	jw_kstr(w, "role", m->role);
+	jw_kstr(w, "content", m->content);
+	jw_kstr(w, "status", m->status);
+	jw_key(w, "usage");
+	if (m->prompt_tokens >= 0 || m->completion_tokens >= 0) {
+		jw_obj(w);
+		jw_kint(w, "prompt_tokens", m->prompt_tokens >= 0 ? m->prompt_tokens : 0);
+		jw_kint(w, "completion_tokens",
+		        m->completion_tokens >= 0 ? m->completion_tokens : 0);
+		jw_obj_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_kstr(w, "created_at", m->created_at);
+	jw_obj_end(w);
+}
+
+static void chat_item(struct jw *w, const void *p)
+{
+	chat_json(w, p);
+}
+
+static void msg_item(struct jw *w, const void *p)
+{
+	chat_msg_json(w, p);
 }
 
 int chats_list(struct req *r)
 {
-	int limit;
+	struct page pg;
+	struct page_out out;
 	const char *archived = req_query(r, "archived");
-	sqlite3_stmt *st;
-	int rc = req_owned_page(r, sql_list, r->user_id, &limit, &st);
-	if (rc)
+	int rc = req_page_of(r, &pg);
+	if (rc || (rc = chat_list(&r->arena, r->user_id, archived && strcmp(archived, "true") == 0,
+	                          &pg, &out)))
 		return rc;
-	sqlite3_bind_int(st, 4, archived && strcmp(archived, "true") == 0);
-	return res_rows(r, st, limit, chat_row, NULL);
+	return res_page(r, &out, sizeof(struct chat), chat_item);
 }
 
 /* The optional chat fields of a body: title, model, system_prompt (present[] says which
@@ -117,26 +134,16 @@ int chats_update(struct req *r)
 		return rc;
 	if (present[0] && !v[0])
 		return http_error(r, E_INVALID_INPUT, "title must be a string", "title");
-	char now[TIME_RFC3339_LEN];
-	time_rfc3339(time_now_us(), now);
-	sqlite3_stmt *st = db_prep(sql_update);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, c.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->user_id, -1, SQLITE_STATIC);
-	if (v[0])
-		sqlite3_bind_text(st, 3, v[0], -1, SQLITE_STATIC);
-	for (int i = 1; i < 3; i++) {
-		sqlite3_bind_int(st, 2 + 2 * i, present[i]);
-		if (v[i])
-			sqlite3_bind_text(st, 3 + 2 * i, v[i], -1, SQLITE_STATIC);
-	}
-	if (has_archived)
-		sqlite3_bind_int(st, 8, archived);
-	sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("chat update");
-	db_done(st);
-	if (rc || (rc = chat_owned(&r->arena, c.id, r->user_id, &c)))
+	struct chat_change ch = {.title = v[0],
+	                         .set_model = present[1],
+	                         .model = v[1],
+	                         .set_prompt = present[2],
+	                         .system_prompt = v[2],
+	                         .archived = has_archived ? archived : -1};
+	rc = chat_update(&r->arena, c.id, r->user_id, &ch, &c);
+	if (rc == ERR_NOTFOUND)
+		return not_found(r);
+	if (rc)
 		return rc;
 	struct jw w;
 	res_json(r, 200, &w);
@@ -153,50 +160,21 @@ int chats_delete(struct req *r)
 		return rc;
 	const char *hard = req_query(r, "hard");
 	bool gone = hard && strcmp(hard, "true") == 0;
-	char now[TIME_RFC3339_LEN];
-	time_rfc3339(time_now_us(), now);
-	sqlite3_stmt *st = db_prep(gone ? sql_delete : sql_archive);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, c.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->user_id, -1, SQLITE_STATIC);
-	if (!gone)
-		sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("chat delete");
-	db_done(st);
+	rc = gone ? chat_delete(c.id, r->user_id) : chat_archive(c.id, r->user_id);
 	if (!rc)
 		r->status = 204;
 	return rc;
 }
 
-static void message_row(struct jw *w, sqlite3_stmt *st, void *ctx)
-{
-	(void)ctx;
-	struct chat_msg m = {
-		(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-		(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-		(const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 7),
-		sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5),
-		sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6)};
-	chat_msg_json(w, &m);
-}
-
 int messages_list(struct req *r)
 {
 	struct chat c;
-	int limit;
-	const char *cursor;
+	struct page pg;
+	struct page_out out;
 	int rc = load(r, &c);
-	if (rc || (rc = req_page(r, &limit, &cursor)))
+	if (rc || (rc = req_page_of(r, &pg)) || (rc = chat_messages(&r->arena, c.id, &pg, &out)))
 		return rc;
-	sqlite3_stmt *st = db_prep(sql_messages);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, c.id, -1, SQLITE_STATIC);
-	if (cursor)
-		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, limit + 1);
-	return res_rows(r, st, limit, message_row, NULL);
+	return res_page(r, &out, sizeof(struct chat_msg), msg_item);
 }
 
 /* The content of a message: required, non-empty, at most CHAT_CONTENT_MAX bytes. */
@@ -233,8 +211,10 @@ int stream_get(struct req *r)
 	if (rc)
 		return rc;
 	const char *content = req_query(r, "message");
-	if (!content || !*content || strlen(content) > CHAT_CONTENT_MAX || utf8_check(content, strlen(content)))
-		return http_error(r, E_INVALID_INPUT, "message must be 1 to 32000 bytes of UTF-8", "message");
+	if (!content || !*content || strlen(content) > CHAT_CONTENT_MAX ||
+	    utf8_check(content, strlen(content)))
+		return http_error(r, E_INVALID_INPUT, "message must be 1 to 32000 bytes of UTF-8",
+		                  "message");
 	return chat_exchange(r, &c, content, REPLY_SSE);
 }
 

@@ -48,6 +48,13 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/stream/chat/{id}", stream_get, ACCESS_USER, 0,
 	 "Send ?message= and stream the reply (EventSource; the token may come as ?access_token=)", NULL, NULL, 200,
 	 "text/event-stream"},
+};
+
+const struct route_table chat_routes = ROUTE_TABLE("chat", routes,
+						   "LLM chats, their messages, and replies streamed over Server-Sent Events");
+
+/* The Gin backend's assistant: its clients keep working unchanged. */
+static const struct route compat[] = {
 	{"POST", "/api/v1/asistente/start", compat_start, ACCESS_USER, MESSAGE_BODY_MAX,
 	 "Compatibility: a new chat from {prompt}, answered whole as {thread_id, text}", compat_schema, compat_reply,
 	 200, NULL},
@@ -55,5 +62,5 @@ static const struct route routes[] = {
 	 "Compatibility (older clients' path): as /api/v1/asistente/start", compat_schema, compat_reply, 200, NULL},
 };
 
-const struct route_table chat_routes = ROUTE_TABLE("chat", routes,
-						   "LLM chats, their messages, and replies streamed over Server-Sent Events");
+const struct route_table chat_compat_routes =
+	ROUTE_TABLE("compat", compat, "Drop-in routes for the clients of the five original backends");

@@ -1,36 +1,112 @@
-/* chat/store.c: every SQL statement on chats and chat_messages. Must never build SQL from
- * values, and must never show one user's chat to another (every lookup names the owner). */
+/* chat/store.c: every SQL statement on chats and chat_messages, through store/db.h's
+ * engine-neutral calls only. Must never build SQL from values, and must never show one user's
+ * chat to another (every lookup names the owner or a chat already checked to be the owner's). */
 #include <string.h>
 
+#include "chat/chat.h"
 #include "chat/internal.h"
 #include "core/config.h"
 #include "core/time.h"
 #include "store/db.h"
 
 #define CHAT_COLUMNS "id, owner_id, title, model, system_prompt, archived_at, created_at, updated_at"
+#define MSG_COLUMNS "id, chat_id, role, content, status, prompt_tokens, completion_tokens, created_at"
 
 static const char sql_owned[] = "SELECT " CHAT_COLUMNS " FROM chats WHERE id = ?1 AND owner_id = ?2";
 static const char sql_create[] =
 	"INSERT INTO chats(id, owner_id, title, model, system_prompt, created_at, updated_at)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+static const char sql_list[] =
+	"SELECT " CHAT_COLUMNS " FROM chats"
+	" WHERE owner_id = ?1 AND (?2 IS NULL OR id < ?2) AND (archived_at IS NOT NULL) = ?4"
+	" ORDER BY id DESC LIMIT ?3";
+static const char sql_update[] =
+	"UPDATE chats SET title = coalesce(?3, title),"
+	" model = CASE WHEN ?4 THEN ?5 ELSE model END,"
+	" system_prompt = CASE WHEN ?6 THEN ?7 ELSE system_prompt END,"
+	" archived_at = CASE WHEN ?8 IS NULL THEN archived_at"
+	" WHEN ?8 THEN coalesce(archived_at, ?9) ELSE NULL END,"
+	" updated_at = ?9 WHERE id = ?1 AND owner_id = ?2";
+static const char sql_archive[] =
+	"UPDATE chats SET archived_at = coalesce(archived_at, ?3), updated_at = ?3"
+	" WHERE id = ?1 AND owner_id = ?2";
+static const char sql_delete[] = "DELETE FROM chats WHERE id = ?1 AND owner_id = ?2";
 static const char sql_today[] =
 	"SELECT count(*) FROM chat_messages WHERE owner_id = ?1 AND role = 'user' AND created_at >= ?2";
 static const char sql_msg_insert[] =
-	"INSERT INTO chat_messages(id, chat_id, owner_id, role, content, status, prompt_tokens,"
-	" completion_tokens, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+	"INSERT INTO chat_messages(" MSG_COLUMNS ", owner_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char sql_messages[] =
+	"SELECT " MSG_COLUMNS " FROM chat_messages"
+	" WHERE chat_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3";
 static const char sql_history[] =
 	"SELECT role, content FROM (SELECT id, role, content FROM chat_messages WHERE chat_id = ?1"
 	" ORDER BY id DESC LIMIT ?2) ORDER BY id";
 static const char sql_touch[] =
-	"UPDATE chats SET updated_at = ?2, title = CASE WHEN title = '' THEN ?3 ELSE title END WHERE id = ?1";
+	"UPDATE chats SET updated_at = ?2, title = CASE WHEN title = '' THEN ?3 ELSE title END"
+	" WHERE id = ?1";
+/* a chat's columns, then one of its messages' (all NULL for a chat without messages) */
+static const char sql_all_of[] =
+	"SELECT c.id, c.owner_id, c.title, c.model, c.system_prompt, c.archived_at, c.created_at,"
+	" c.updated_at, m.id, m.chat_id, m.role, m.content, m.status, m.prompt_tokens,"
+	" m.completion_tokens, m.created_at"
+	" FROM chats c LEFT JOIN chat_messages m ON m.chat_id = c.id"
+	" WHERE c.owner_id = ?1 ORDER BY c.id, m.id";
+static const char sql_user_messages[] = "DELETE FROM chat_messages WHERE owner_id = ?1";
+static const char sql_user_chats[] = "DELETE FROM chats WHERE owner_id = ?1";
+
+/* Steps a statement that returns no rows and finishes with it: 0, ERR_EXISTS or ERR_DB. */
+static int run(db_stmt *st, const char *context)
+{
+	int rc = db_step(st, context);
+	db_done(st);
+	return rc == DB_DONE ? 0 : rc < 0 ? rc : ERR_DB;
+}
+
+/* Column i copied into a (or, when a is NULL, the statement's own text, valid until the next
+ * step); ERR_NOMEM only when a non-NULL value could not be copied. */
+static int text(struct arena *a, db_stmt *st, int i, const char **out)
+{
+	*out = a ? db_text(a, st, i) : db_col(st, i);
+	return *out || db_col_null(st, i) ? 0 : ERR_NOMEM;
+}
+
+static long long count_or_unknown(db_stmt *st, int i)
+{
+	return db_col_null(st, i) ? -1 : db_col_int(st, i);
+}
+
+/* A chat from columns first..first+7 (CHAT_COLUMNS), copied into a (see text()). */
+static int chat_read(struct arena *a, db_stmt *st, int first, struct chat *c)
+{
+	const char **f[] = {&c->id,         &c->owner_id,      &c->title,
+	                    &c->model,      &c->system_prompt, &c->archived_at,
+	                    &c->created_at, &c->updated_at};
+	int rc = 0;
+	for (int i = 0; i < 8 && !rc; i++)
+		rc = text(a, st, first + i, f[i]);
+	return rc;
+}
+
+/* A message from columns first..first+7 (MSG_COLUMNS), copied into a (see text()). */
+static int msg_read(struct arena *a, db_stmt *st, int first, struct chat_msg *m)
+{
+	const char **f[] = {&m->id, &m->chat_id, &m->role, &m->content, &m->status};
+	int rc = 0;
+	for (int i = 0; i < 5 && !rc; i++)
+		rc = text(a, st, first + i, f[i]);
+	m->prompt_tokens = count_or_unknown(st, first + 5);
+	m->completion_tokens = count_or_unknown(st, first + 6);
+	return rc ? rc : text(a, st, first + 7, &m->created_at);
+}
 
 int chat_owned(struct arena *a, const char *id, const char *owner, struct chat *c)
 {
 	if (!id || uuid_check(id) != 0)
 		return ERR_NOTFOUND;
 	const char *keys[] = {id, owner};
-	const char **f[] = {&c->id, &c->owner_id, &c->title, &c->model, &c->system_prompt,
-	                    &c->archived_at, &c->created_at, &c->updated_at};
+	const char **f[] = {&c->id,         &c->owner_id,      &c->title,
+	                    &c->model,      &c->system_prompt, &c->archived_at,
+	                    &c->created_at, &c->updated_at};
 	return db_row(a, sql_owned, "chat lookup", 2, keys, f, 8);
 }
 
@@ -47,39 +123,72 @@ int chat_create(struct arena *a, const char *owner, const char *title, const cha
 	return rc;
 }
 
-void chat_json(struct jw *w, const struct chat *c)
+static int chat_item(struct arena *a, db_stmt *st, void *item)
 {
-	jw_obj(w);
-	jw_kstr(w, "id", c->id);
-	jw_kstr(w, "title", c->title);
-	jw_kstr(w, "model", c->model);
-	jw_kstr(w, "system_prompt", c->system_prompt);
-	jw_kbool(w, "archived", c->archived_at != NULL);
-	jw_kstr(w, "archived_at", c->archived_at);
-	jw_kstr(w, "created_at", c->created_at);
-	jw_kstr(w, "updated_at", c->updated_at);
-	jw_obj_end(w);
+	return chat_read(a, st, 0, item);
 }
 
-void chat_msg_json(struct jw *w, const struct chat_msg *m)
+int chat_list(struct arena *a, const char *owner, bool archived, const struct page *pg,
+              struct page_out *out)
 {
-	jw_obj(w);
-	jw_kstr(w, "id", m->id);
-	jw_kstr(w, "chat_id", m->chat_id);
-	jw_kstr(w, "role", m->role);
-	jw_kstr(w, "content", m->content);
-	jw_kstr(w, "status", m->status);
-	jw_key(w, "usage");
-	if (m->prompt_tokens >= 0 || m->completion_tokens >= 0) {
-		jw_obj(w);
-		jw_kint(w, "prompt_tokens", m->prompt_tokens >= 0 ? m->prompt_tokens : 0);
-		jw_kint(w, "completion_tokens", m->completion_tokens >= 0 ? m->completion_tokens : 0);
-		jw_obj_end(w);
-	} else {
-		jw_null(w);
+	db_stmt *st = db_prep(sql_list);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, owner);
+	db_bind_text(st, 2, pg->cursor);
+	db_bind_int(st, 3, pg->limit + 1);
+	db_bind_int(st, 4, archived);
+	return db_page(a, st, pg, sizeof(struct chat), chat_item, out, "chat list");
+}
+
+int chat_update(struct arena *a, const char *id, const char *owner, const struct chat_change *ch,
+                struct chat *out)
+{
+	char now[TIME_RFC3339_LEN];
+	time_rfc3339(time_now_us(), now);
+	int rc = db_begin();
+	if (rc)
+		return rc;
+	db_stmt *st = db_prep(sql_update);
+	if (!st) {
+		db_rollback();
+		return ERR_DB;
 	}
-	jw_kstr(w, "created_at", m->created_at);
-	jw_obj_end(w);
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, owner);
+	db_bind_text(st, 3, ch->title);
+	db_bind_int(st, 4, ch->set_model);
+	db_bind_text(st, 5, ch->model);
+	db_bind_int(st, 6, ch->set_prompt);
+	db_bind_text(st, 7, ch->system_prompt);
+	if (ch->archived >= 0)
+		db_bind_int(st, 8, ch->archived);
+	db_bind_text(st, 9, now);
+	rc = run(st, "chat update");
+	if (!rc && db_changes() != 1)
+		rc = ERR_NOTFOUND; /* deleted since the caller looked it up */
+	/* the row as it now is, inside the transaction that changed it */
+	if (!rc)
+		rc = chat_owned(a, id, owner, out);
+	if (!rc)
+		rc = db_commit();
+	if (rc)
+		db_rollback();
+	return rc;
+}
+
+int chat_archive(const char *id, const char *owner)
+{
+	char now[TIME_RFC3339_LEN];
+	time_rfc3339(time_now_us(), now);
+	const char *v[] = {id, owner, now};
+	return db_run(sql_archive, "chat archive", 3, v);
+}
+
+int chat_delete(const char *id, const char *owner)
+{
+	const char *v[] = {id, owner};
+	return db_run(sql_delete, "chat delete", 2, v);
 }
 
 /* Whether owner may send another message today (UTC); inside the caller's transaction. */
@@ -92,16 +201,33 @@ static int quota_left(const char *owner, bool *left)
 	char day[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), day);
 	memcpy(day + 10, "T00:00:00.000Z", 15); /* midnight of today */
-	sqlite3_stmt *st = db_prep(sql_today);
+	db_stmt *st = db_prep(sql_today);
 	if (!st)
 		return ERR_DB;
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_fail("chat quota");
-	if (!rc)
-		*left = sqlite3_column_int64(st, 0) < limit;
+	db_bind_text(st, 1, owner);
+	db_bind_text(st, 2, day);
+	int rc = db_step(st, "chat quota");
+	if (rc == DB_ROW)
+		*left = db_col_int(st, 0) < limit;
 	db_done(st);
-	return rc;
+	return rc == DB_ROW ? 0 : rc < 0 ? rc : ERR_DB;
+}
+
+static int msg_write(const char *owner, const struct chat_msg *m)
+{
+	db_stmt *st = db_prep(sql_msg_insert);
+	if (!st)
+		return ERR_DB;
+	const char *text[] = {m->id, m->chat_id, m->role, m->content, m->status};
+	for (int i = 0; i < 5; i++)
+		db_bind_text(st, i + 1, text[i]);
+	if (m->prompt_tokens >= 0)
+		db_bind_int(st, 6, m->prompt_tokens);
+	if (m->completion_tokens >= 0)
+		db_bind_int(st, 7, m->completion_tokens);
+	db_bind_text(st, 8, m->created_at);
+	db_bind_text(st, 9, owner);
+	return run(st, "chat message insert");
 }
 
 int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
@@ -112,27 +238,18 @@ int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
 	time_rfc3339(time_now_us(), now);
 	m->id = id;
 	m->created_at = now;
-	bool user = strcmp(m->role, "user") == 0, left = true;
+	bool left = true;
 	int rc = db_begin();
-	if (!rc && user)
+	if (rc)
+		return rc;
+	/* the count and the insert in one transaction: two messages at once cannot both take
+	 * the last one of the day */
+	if (strcmp(m->role, "user") == 0)
 		rc = quota_left(owner, &left);
-	sqlite3_stmt *st = !rc && left ? db_prep(sql_msg_insert) : NULL;
-	if (st) {
-		const char *text[] = {id, m->chat_id, owner, m->role, m->content, m->status};
-		for (int i = 0; i < 6; i++)
-			sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
-		if (m->prompt_tokens >= 0)
-			sqlite3_bind_int64(st, 7, m->prompt_tokens);
-		if (m->completion_tokens >= 0)
-			sqlite3_bind_int64(st, 8, m->completion_tokens);
-		sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail("chat message insert");
-		db_done(st);
-	} else if (!rc && left) {
-		rc = ERR_DB;
-	}
 	if (!rc && !left)
 		rc = ERR_BUSY;
+	if (!rc)
+		rc = msg_write(owner, m);
 	if (!rc)
 		rc = db_commit();
 	if (rc)
@@ -140,27 +257,42 @@ int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
 	return rc;
 }
 
+static int msg_item(struct arena *a, db_stmt *st, void *item)
+{
+	return msg_read(a, st, 0, item);
+}
+
+int chat_messages(struct arena *a, const char *chat_id, const struct page *pg, struct page_out *out)
+{
+	db_stmt *st = db_prep(sql_messages);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, chat_id);
+	db_bind_text(st, 2, pg->cursor);
+	db_bind_int(st, 3, pg->limit + 1);
+	return db_page(a, st, pg, sizeof(struct chat_msg), msg_item, out, "chat messages");
+}
+
 int chat_history(struct arena *a, const char *chat_id, int n, struct llm_msg **out, size_t *count)
 {
 	struct llm_msg *msgs = arena_alloc(a, sizeof *msgs * (size_t)(n + 1));
 	if (!msgs)
 		return ERR_NOMEM;
-	sqlite3_stmt *st = db_prep(sql_history);
+	db_stmt *st = db_prep(sql_history);
 	if (!st)
 		return ERR_DB;
-	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, n);
+	db_bind_text(st, 1, chat_id);
+	db_bind_int(st, 2, n);
 	size_t k = 0;
-	int step, rc = 0;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)n) {
-		msgs[k].role = db_text(a, st, 0);
-		msgs[k].content = db_text(a, st, 1);
-		if (!msgs[k].role || !msgs[k].content)
-			rc = ERR_NOMEM;
+	int step = DB_DONE, rc = 0;
+	while (!rc && (step = db_step(st, "chat history")) == DB_ROW && k < (size_t)n) {
+		rc = text(a, st, 0, &msgs[k].role);
+		if (!rc)
+			rc = text(a, st, 1, &msgs[k].content);
 		k++;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail("chat history");
+	if (!rc && step < 0)
+		rc = step;
 	db_done(st);
 	*out = msgs;
 	*count = k;
@@ -203,4 +335,45 @@ int chat_touch(const char *chat_id, const char *first_message)
 	title_of(first_message, title, sizeof title);
 	const char *v[] = {chat_id, now, title};
 	return db_run(sql_touch, "chat touch", 3, v);
+}
+
+int chat_each_of(struct arena *a, const char *owner, const struct chat_visit *v)
+{
+	db_stmt *st = db_prep(sql_all_of);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, owner);
+	const char *current = NULL; /* the chat whose messages are being visited (a copy) */
+	int step = DB_DONE, rc = 0;
+	/* rows are handed over as the statement holds them, not copied: an export of years of
+	 * messages must not grow the arena by all of them */
+	while (!rc && (step = db_step(st, "chat export")) == DB_ROW) {
+		const char *id = db_col(st, 0);
+		if (!id) {
+			rc = ERR_NOMEM;
+		} else if (!current || strcmp(current, id) != 0) {
+			struct chat c;
+			current = arena_strdup(a, id);
+			rc = current ? chat_read(NULL, st, 0, &c) : ERR_NOMEM;
+			if (!rc)
+				rc = v->chat(v->ctx, &c);
+		}
+		if (!rc && !db_col_null(st, 8)) {
+			struct chat_msg m;
+			rc = msg_read(NULL, st, 8, &m);
+			if (!rc)
+				rc = v->msg(v->ctx, &m);
+		}
+	}
+	if (!rc && step < 0)
+		rc = step;
+	db_done(st);
+	return rc;
+}
+
+int chat_user_deleted(const char *user_id)
+{
+	const char *v[] = {user_id};
+	int rc = db_run(sql_user_messages, "chat user deleted", 1, v);
+	return rc ? rc : db_run(sql_user_chats, "chat user deleted", 1, v);
 }

@@ -7,18 +7,10 @@
 
 #include "copilot/internal.h"
 #include "core/config.h"
-#include "store/db.h"
 #include "users/users.h"
 
 #define TOPIC_MAX 200
 #define REPLY_MAX (1024 * 1024)
-
-static const char sql_list[] =
-	"SELECT id, owner_id, topic, portfolio, created_at, updated_at FROM copilot_sessions"
-	" WHERE owner_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3";
-static const char sql_details[] =
-	"SELECT id, session_id, input, output, status, source, error, created_at FROM copilot_details"
-	" WHERE session_id = ?1 ORDER BY id";
 
 static const char system_prompt[] =
 	"You are a careful financial-education assistant. Explain options and trade-offs in plain "
@@ -75,22 +67,53 @@ int sessions_create(struct req *r)
 	return res_end(r, &w);
 }
 
-static void session_row(struct jw *w, sqlite3_stmt *st, void *ctx)
+void session_json(struct jw *w, const struct session *s)
 {
-	(void)ctx;
-	const char *t[6];
-	for (int i = 0; i < 6; i++)
-		t[i] = (const char *)sqlite3_column_text(st, i);
-	struct session s = {t[0], t[1], t[2], t[3], t[4], t[5]};
-	session_json(w, &s);
+	jw_obj(w);
+	jw_kstr(w, "id", s->id);
+	jw_kstr(w, "topic", s->topic);
+	jw_key(w, "portfolio");
+	if (s->portfolio)
+		jw_raw(w, s->portfolio, strlen(s->portfolio)); /* written by portfolio_for: valid JSON */
+	else
+		jw_null(w);
+	jw_kstr(w, "created_at", s->created_at);
+	jw_kstr(w, "updated_at", s->updated_at);
+	jw_obj_end(w);
+}
+
+void detail_json(struct jw *w, const struct detail *d)
+{
+	jw_obj(w);
+	jw_kstr(w, "id", d->id);
+	jw_kstr(w, "input", d->input);
+	jw_kstr(w, "output", d->output);
+	jw_kstr(w, "status", d->status);
+	jw_kstr(w, "source", d->source);
+	jw_kstr(w, "error", d->error);
+	jw_kstr(w, "created_at", d->created_at);
+	jw_obj_end(w);
+}
+
+static void session_item(struct jw *w, const void *p)
+{
+	session_json(w, p);
 }
 
 int sessions_list(struct req *r)
 {
-	int limit;
-	sqlite3_stmt *st;
-	int rc = req_owned_page(r, sql_list, r->user_id, &limit, &st);
-	return rc ? rc : res_rows(r, st, limit, session_row, NULL);
+	struct page pg;
+	struct page_out out;
+	int rc = req_page_of(r, &pg);
+	if (rc || (rc = session_list(&r->arena, r->user_id, &pg, &out)))
+		return rc;
+	return res_page(r, &out, sizeof(struct session), session_item);
+}
+
+static int detail_item(void *ctx, const struct detail *d)
+{
+	detail_json(ctx, d);
+	return 0;
 }
 
 int sessions_get(struct req *r)
@@ -99,10 +122,6 @@ int sessions_get(struct req *r)
 	int rc = load(r, &s);
 	if (rc)
 		return rc;
-	sqlite3_stmt *st = db_prep(sql_details);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, s.id, -1, SQLITE_STATIC);
 	struct jw w;
 	res_json(r, 200, &w);
 	jw_obj(&w);
@@ -110,17 +129,8 @@ int sessions_get(struct req *r)
 	session_json(&w, &s);
 	jw_key(&w, "details");
 	jw_arr(&w);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *t[8];
-		for (int i = 0; i < 8; i++)
-			t[i] = (const char *)sqlite3_column_text(st, i);
-		struct detail d = {t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]};
-		detail_json(&w, &d);
-	}
-	if (step != SQLITE_DONE)
-		rc = db_fail("copilot details");
-	db_done(st);
+	/* written as they are read: a long session is never held twice in memory */
+	rc = details_each(s.id, detail_item, &w);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	return rc ? rc : res_end(r, &w);

@@ -36,3 +36,19 @@ static const struct route routes[] = {
 
 const struct route_table copilot_routes = ROUTE_TABLE("copilot", routes,
 						   "The financial-advice copilot: sessions answered by the RAG service or the model");
+
+/* The FastAPI copilot's paths, answered by the same handlers as /api/v1/copilot/... (it had
+ * no list of sessions, so neither do they). */
+static const struct route compat[] = {
+	{"POST", "/copilot/sessions", sessions_create, ACCESS_USER, 4096,
+	 "Compatibility (FastAPI copilot): as POST /api/v1/copilot/sessions", create_schema, session_schema, 201,
+	 NULL},
+	{"GET", "/copilot/sessions/{id}", sessions_get, ACCESS_USER, 0,
+	 "Compatibility (FastAPI copilot): as GET /api/v1/copilot/sessions/{id}", NULL, detail_schema, 200, NULL},
+	{"POST", "/copilot/sessions/{id}", sessions_ask, ACCESS_USER, 64 * 1024,
+	 "Compatibility (FastAPI copilot): as POST /api/v1/copilot/sessions/{id}", ask_schema, answer_schema, 200,
+	 NULL},
+};
+
+const struct route_table copilot_compat_routes =
+	ROUTE_TABLE("compat", compat, "Drop-in routes for the clients of the five original backends");

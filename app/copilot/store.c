@@ -1,7 +1,9 @@
-/* copilot/store.c: every SQL statement on copilot_sessions and copilot_details. Must never
- * build SQL from values; every lookup names the owner. */
+/* copilot/store.c: every SQL statement on copilot_sessions and copilot_details, through
+ * store/db.h's engine-neutral calls only. Must never build SQL from values; every lookup names
+ * the owner, or a session already checked to be the owner's. */
 #include <string.h>
 
+#include "copilot/copilot.h"
 #include "copilot/internal.h"
 #include "core/time.h"
 #include "store/db.h"
@@ -21,6 +23,21 @@ static const char sql_detail_get[] =
 static const char sql_detail_finish[] =
 	"UPDATE copilot_details SET output = ?2, source = ?3, error = ?4,"
 	" status = CASE WHEN ?4 IS NULL THEN 'answered' ELSE 'failed' END, updated_at = ?5 WHERE id = ?1";
+static const char sql_list[] =
+	"SELECT id, owner_id, topic, portfolio, created_at, updated_at FROM copilot_sessions"
+	" WHERE owner_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3";
+static const char sql_details[] =
+	"SELECT id, session_id, input, output, status, source, error, created_at FROM copilot_details"
+	" WHERE session_id = ?1 ORDER BY id";
+/* a session's columns, then one of its details' (all NULL for a session without any) */
+static const char sql_all_of[] =
+	"SELECT s.id, s.owner_id, s.topic, s.portfolio, s.created_at, s.updated_at, d.id, d.session_id,"
+	" d.input, d.output, d.status, d.source, d.error, d.created_at"
+	" FROM copilot_sessions s LEFT JOIN copilot_details d ON d.session_id = s.id"
+	" WHERE s.owner_id = ?1 ORDER BY s.id, d.id";
+static const char sql_user_details[] =
+	"DELETE FROM copilot_details WHERE session_id IN (SELECT id FROM copilot_sessions WHERE owner_id = ?1)";
+static const char sql_user_sessions[] = "DELETE FROM copilot_sessions WHERE owner_id = ?1";
 static const char sql_history[] =
 	"SELECT input, output FROM copilot_details WHERE session_id = ?1 AND status = 'answered'"
 	" AND (?2 IS NULL OR id < ?2) ORDER BY id";
@@ -28,6 +45,35 @@ static const char sql_history[] =
 static void now_into(char out[TIME_RFC3339_LEN])
 {
 	time_rfc3339(time_now_us(), out);
+}
+
+/* Column i copied into a (or, when a is NULL, the statement's own text, valid until the next
+ * step); ERR_NOMEM only when a non-NULL value could not be copied. */
+static int text(struct arena *a, db_stmt *st, int i, const char **out)
+{
+	*out = a ? db_text(a, st, i) : db_col(st, i);
+	return *out || db_col_null(st, i) ? 0 : ERR_NOMEM;
+}
+
+/* A session from columns first..first+5, a detail from first..first+7 (see text()). */
+static int session_read(struct arena *a, db_stmt *st, int first, struct session *s)
+{
+	const char **f[] = {&s->id,        &s->owner_id,   &s->topic,
+	                    &s->portfolio, &s->created_at, &s->updated_at};
+	int rc = 0;
+	for (int i = 0; i < 6 && !rc; i++)
+		rc = text(a, st, first + i, f[i]);
+	return rc;
+}
+
+static int detail_read(struct arena *a, db_stmt *st, int first, struct detail *d)
+{
+	const char **f[] = {&d->id,     &d->session_id, &d->input, &d->output,
+	                    &d->status, &d->source,     &d->error, &d->created_at};
+	int rc = 0;
+	for (int i = 0; i < 8 && !rc; i++)
+		rc = text(a, st, first + i, f[i]);
+	return rc;
 }
 
 int session_owned(struct arena *a, const char *id, const char *owner, struct session *s)
@@ -57,21 +103,6 @@ int session_set_portfolio(const char *id, const char *portfolio_json)
 	now_into(now);
 	const char *v[] = {id, portfolio_json, now};
 	return db_run(sql_portfolio, "copilot portfolio", 3, v);
-}
-
-void session_json(struct jw *w, const struct session *s)
-{
-	jw_obj(w);
-	jw_kstr(w, "id", s->id);
-	jw_kstr(w, "topic", s->topic);
-	jw_key(w, "portfolio");
-	if (s->portfolio)
-		jw_raw(w, s->portfolio, strlen(s->portfolio)); /* written by portfolio_for: valid JSON */
-	else
-		jw_null(w);
-	jw_kstr(w, "created_at", s->created_at);
-	jw_kstr(w, "updated_at", s->updated_at);
-	jw_obj_end(w);
 }
 
 int detail_insert(struct arena *a, struct detail *d)
@@ -106,31 +137,52 @@ int detail_finish(const char *id, const char *output, const char *source, const 
 	return db_run(sql_detail_finish, "copilot detail finish", 5, v);
 }
 
-void detail_json(struct jw *w, const struct detail *d)
+static int session_item(struct arena *a, db_stmt *st, void *item)
 {
-	jw_obj(w);
-	jw_kstr(w, "id", d->id);
-	jw_kstr(w, "input", d->input);
-	jw_kstr(w, "output", d->output);
-	jw_kstr(w, "status", d->status);
-	jw_kstr(w, "source", d->source);
-	jw_kstr(w, "error", d->error);
-	jw_kstr(w, "created_at", d->created_at);
-	jw_obj_end(w);
+	return session_read(a, st, 0, item);
+}
+
+int session_list(struct arena *a, const char *owner, const struct page *pg, struct page_out *out)
+{
+	db_stmt *st = db_prep(sql_list);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, owner);
+	db_bind_text(st, 2, pg->cursor);
+	db_bind_int(st, 3, pg->limit + 1);
+	return db_page(a, st, pg, sizeof(struct session), session_item, out, "copilot sessions");
+}
+
+int details_each(const char *session_id, int (*fn)(void *ctx, const struct detail *d), void *ctx)
+{
+	db_stmt *st = db_prep(sql_details);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, session_id);
+	int step = DB_DONE, rc = 0;
+	while (!rc && (step = db_step(st, "copilot details")) == DB_ROW) {
+		struct detail d;
+		rc = detail_read(NULL, st, 0, &d);
+		if (!rc)
+			rc = fn(ctx, &d);
+	}
+	if (!rc && step < 0)
+		rc = step;
+	db_done(st);
+	return rc;
 }
 
 int history(struct arena *a, const char *session_id, const char *before, struct llm_msg **out, size_t *n)
 {
 	size_t cap = 16, k = 0;
 	struct llm_msg *m = arena_alloc(a, sizeof *m * cap);
-	sqlite3_stmt *st = m ? db_prep(sql_history) : NULL;
+	db_stmt *st = m ? db_prep(sql_history) : NULL;
 	if (!st)
 		return m ? ERR_DB : ERR_NOMEM;
-	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	if (before)
-		sqlite3_bind_text(st, 2, before, -1, SQLITE_STATIC);
-	int step = SQLITE_DONE, rc = 0;
-	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, session_id);
+	db_bind_text(st, 2, before);
+	int step = DB_DONE, rc = 0;
+	while (!rc && (step = db_step(st, "copilot history")) == DB_ROW) {
 		if (k + 2 > cap) {
 			struct llm_msg *grown = arena_alloc(a, sizeof *m * cap * 2);
 			if (!grown) {
@@ -141,15 +193,59 @@ int history(struct arena *a, const char *session_id, const char *before, struct 
 			m = grown;
 			cap *= 2;
 		}
-		m[k++] = (struct llm_msg){"user", db_text(a, st, 0)};
-		m[k++] = (struct llm_msg){"assistant", db_text(a, st, 1)};
-		if (!m[k - 2].content || !m[k - 1].content)
-			rc = ERR_NOMEM;
+		m[k] = (struct llm_msg){"user", NULL};
+		m[k + 1] = (struct llm_msg){"assistant", NULL};
+		rc = text(a, st, 0, &m[k].content);
+		if (!rc)
+			rc = text(a, st, 1, &m[k + 1].content);
+		if (!rc && !m[k + 1].content)
+			m[k + 1].content = ""; /* never NULL for the model */
+		k += 2;
 	}
-	if (!rc && step != SQLITE_DONE)
-		rc = db_fail("copilot history");
+	if (!rc && step < 0)
+		rc = step;
 	db_done(st);
 	*out = m;
 	*n = k;
 	return rc;
+}
+
+int copilot_each_of(struct arena *a, const char *owner, const struct copilot_visit *v)
+{
+	db_stmt *st = db_prep(sql_all_of);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, owner);
+	const char *current = NULL; /* the session whose details are being visited (a copy) */
+	int step = DB_DONE, rc = 0;
+	/* rows are handed over as the statement holds them, not copied (see chat_each_of) */
+	while (!rc && (step = db_step(st, "copilot export")) == DB_ROW) {
+		const char *id = db_col(st, 0);
+		if (!id) {
+			rc = ERR_NOMEM;
+		} else if (!current || strcmp(current, id) != 0) {
+			struct session s;
+			current = arena_strdup(a, id);
+			rc = current ? session_read(NULL, st, 0, &s) : ERR_NOMEM;
+			if (!rc)
+				rc = v->session(v->ctx, &s);
+		}
+		if (!rc && !db_col_null(st, 6)) {
+			struct detail d;
+			rc = detail_read(NULL, st, 6, &d);
+			if (!rc)
+				rc = v->detail(v->ctx, &d);
+		}
+	}
+	if (!rc && step < 0)
+		rc = step;
+	db_done(st);
+	return rc;
+}
+
+int copilot_user_deleted(const char *user_id)
+{
+	const char *v[] = {user_id};
+	int rc = db_run(sql_user_details, "copilot user deleted", 1, v);
+	return rc ? rc : db_run(sql_user_sessions, "copilot user deleted", 1, v);
 }

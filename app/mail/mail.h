@@ -6,7 +6,9 @@
 
 #include <stdbool.h>
 
+#include "core/arena.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "http/route.h"
 
 extern const struct route_table mail_routes;
@@ -29,5 +31,17 @@ WUR int mail_start(void);
 void mail_stop(void);
 /* Messages waiting to be sent, for /metrics. */
 double mail_outbox_depth(void);
+
+/* The outbox keeps addresses, not user ids: these two find a person's messages by the
+ * account's current email (any case) and phone, so they must run while the users row still
+ * exists (ERR_NOTFOUND otherwise). Messages sent to an address the person no longer has are
+ * not found. */
+/* Deletes every outbox row addressed to the user, whatever its state (a message being sent
+ * right now still goes; its outcome is then not recorded). Runs inside the caller's open
+ * write transaction (it never begins or commits one). 0, ERR_NOTFOUND or ERR_DB. */
+int mail_user_deleted(const char *user_id);
+/* Writes the member "outbox":[...] (rows as GET /admin/outbox shows them, the secret in a
+ * body always redacted). 0, ERR_NOTFOUND, ERR_NOMEM or ERR_DB. */
+int mail_user_export(struct arena *a, struct jw *w, const char *user_id);
 
 #endif

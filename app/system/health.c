@@ -9,14 +9,9 @@
 #include "core/time.h"
 #include "core/uuid.h"
 #include "http/metrics.h"
-#include "store/db.h"
 #include "system/handlers.h"
+#include "system/internal.h"
 #include "system/system.h"
-
-static const char sql_instance[] = "SELECT instance_id FROM instance WHERE id = 1";
-static const char sql_create[] =
-	"INSERT INTO instance(id, instance_id, created_at) VALUES(1, ?1, ?2) ON CONFLICT DO NOTHING";
-static const char sql_boot[] = "UPDATE instance SET boot_count = boot_count + 1 WHERE id = 1";
 
 #define PROBE_US 250000
 
@@ -31,56 +26,20 @@ int system_boot(struct buf *msg)
 	if (uuid7(id))
 		return ERR_CRYPTO;
 	time_rfc3339(time_now_us(), now);
-	if (db_begin())
-		goto fail;
-	sqlite3_stmt *st = db_prep(sql_create);
-	if (!st)
-		goto fail;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	db_done(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	st = db_prep(sql_boot);
-	if (!st)
-		goto fail;
-	rc = sqlite3_step(st);
-	db_done(st);
-	if (rc != SQLITE_DONE || db_commit())
-		goto fail;
-	st = db_prep(sql_instance);
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		db_done(st);
-		goto fail;
+	if (system_instance_boot(id, now, instance_id, sizeof instance_id)) {
+		buf_note(msg, "cannot record this boot (the database error is logged above)");
+		return ERR_DB;
 	}
-	const char *stored = (const char *)sqlite3_column_text(st, 0);
-	size_t n = stored ? strlen(stored) : 0;
-	if (n == 0 || n >= sizeof instance_id) {
-		db_done(st);
-		goto fail;
-	}
-	memcpy(instance_id, stored, n + 1);
-	db_done(st);
 	/* the boot just read and wrote the database: that is the first probe */
 	atomic_store(&db_ok, true);
 	atomic_store(&probed_at, time_mono_us());
 	return 0;
-fail:
-	db_rollback();
-	buf_note(msg, "cannot record this boot: %s", sqlite3_errmsg(db_conn()));
-	return ERR_DB;
 }
 
 /* Reads the instance row on this thread's connection: proof the database answers. */
 static void probe(void)
 {
-	sqlite3_stmt *st = db_prep(sql_instance);
-	bool ok = st && sqlite3_step(st) == SQLITE_ROW;
-	db_done(st);
-	if (!ok)
-		db_fail("health");
-	atomic_store(&db_ok, ok);
+	atomic_store(&db_ok, system_db_ping() == 0);
 }
 
 int health_get(struct req *r)

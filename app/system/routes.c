@@ -31,3 +31,12 @@ static const struct route routes[] = {
 
 const struct route_table system_routes = ROUTE_TABLE("system", routes,
 						   "Health, metrics, countries, this document and the web app");
+
+/* The Gin backend's country list, for its clients. */
+static const struct route compat[] = {
+	{"GET", "/countries", countries_get, ACCESS_PUBLIC, 0, "Compatibility (Gin backend): as GET /api/v1/countries",
+	 NULL, countries_schema, 200, NULL},
+};
+
+const struct route_table system_compat_routes =
+	ROUTE_TABLE("compat", compat, "Drop-in routes for the clients of the five original backends");

@@ -7,6 +7,8 @@
 #include "http/route.h"
 
 extern const struct route_table system_routes;
+/* GET /countries of the Gin backend (domain "compat"). */
+extern const struct route_table system_compat_routes;
 
 /* Records this boot in the instance row (creating it on first boot). After migrations. */
 WUR int system_boot(struct buf *msg);

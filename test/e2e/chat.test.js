@@ -382,6 +382,33 @@ test('chats: list, rename, archive, unarchive, hard delete; another user\'s chat
   assertError(assert, await call(app, 'GET', `/chats/${b.id}/messages`, me.token), 404, 'not_found');
 });
 
+test('chats and messages come in pages: ?limit, then ?cursor until next_cursor is null', async () => {
+  const me = await register();
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push((await newChat(me.token, { title: `c${i}` })).id);
+  const p1 = (await call(app, 'GET', '/chats?limit=2', me.token)).json;
+  assert.deepEqual(p1.items.map((c) => c.id), [ids[2], ids[1]], 'newest first');
+  assert.equal(typeof p1.next_cursor, 'string');
+  const p2 = (await call(app, 'GET', `/chats?limit=2&cursor=${encodeURIComponent(p1.next_cursor)}`, me.token)).json;
+  assert.deepEqual(p2.items.map((c) => c.id), [ids[0]]);
+  assert.equal(p2.next_cursor, null);
+  assert.equal((await call(app, 'GET', '/chats?limit=3', me.token)).json.next_cursor, null, 'an exact fit has no next page');
+  assert.deepEqual((await call(app, 'GET', '/chats?archived=true&limit=1', me.token)).json, { items: [], next_cursor: null });
+  assertError(assert, await call(app, 'GET', '/chats?limit=0', me.token), 400, 'invalid_input');
+
+  for (const text of ['one', 'two']) {
+    llm.next({ chunks: [`re ${text}`], usage: { prompt_tokens: 4, completion_tokens: 2 } });
+    assert.equal((await call(app, 'POST', `/chats/${ids[0]}/messages`, me.token, { content: text })).status, 201);
+  }
+  const m1 = (await call(app, 'GET', `/chats/${ids[0]}/messages?limit=3`, me.token)).json;
+  assert.deepEqual(m1.items.map((m) => m.content), ['one', 're one', 'two'], 'oldest first');
+  assert.deepEqual(m1.items[1].usage, { prompt_tokens: 4, completion_tokens: 2 });
+  assert.equal(m1.items[0].usage, null);
+  const m2 = (await call(app, 'GET', `/chats/${ids[0]}/messages?limit=3&cursor=${encodeURIComponent(m1.next_cursor)}`, me.token)).json;
+  assert.deepEqual(m2.items.map((m) => [m.role, m.content, m.chat_id]), [['assistant', 're two', ids[0]]]);
+  assert.equal(m2.next_cursor, null);
+});
+
 test('compatibility: POST /asistente/start {prompt} answers {thread_id, text}', async () => {
   const me = await register();
   llm.next({ chunks: ['Hola', ', ', 'mundo'] });

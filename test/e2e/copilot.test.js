@@ -5,31 +5,9 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const { startApp, request, assertError } = require('./lib/app');
 const { startLlm } = require('./lib/llm');
-
-// A tiny programmable JSON service: handler(req, body) -> {status, type, body, delayMs}.
-async function service(handler) {
-  const calls = [];
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (d) => { raw += d; });
-    req.on('end', async () => {
-      let body = null;
-      try { body = JSON.parse(raw); } catch { /* not JSON */ }
-      calls.push({ method: req.method, url: req.url, headers: req.headers, body });
-      const out = handler.current(req, body) || {};
-      if (out.delayMs) await new Promise((r) => setTimeout(r, out.delayMs));
-      if (res.destroyed) return;
-      res.writeHead(out.status || 200, { 'Content-Type': out.type || 'application/json' });
-      res.end(typeof out.body === 'string' ? out.body : JSON.stringify(out.body));
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  server.unref();
-  return { url: `http://127.0.0.1:${server.address().port}`, calls, stop: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
-}
+const { service } = require('./lib/service');
 
 const rag = { current: (req, body) => ({ body: { output: `Advice about: ${body.input}` } }) };
 const opt = { current: (req) => ({ body: { assets: ['AAA', 'BBB', 'CCC'], weights: [0.5, 0.3, 0.2], echo: req.url } }) };
@@ -168,6 +146,17 @@ test('sessions are their owner\'s only; bad input is refused', async () => {
   assertError(assert, await call(app, 'POST', `/copilot/sessions/${s.id}`, me.token, { input: '' }), 400, 'invalid_input');
   assertError(assert, await call(app, 'POST', `/copilot/sessions/${s.id}`, me.token, { input: 'x'.repeat(8001) }), 400, 'invalid_input');
   assertError(assert, await call(app, 'POST', '/copilot/sessions', me.token, { topic: 3 }), 400, 'invalid_input');
+});
+
+test('sessions come in pages, newest first', async () => {
+  const me = await register();
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push((await session(app, me.token, `t${i}`)).id);
+  const p1 = (await call(app, 'GET', '/copilot/sessions?limit=2', me.token)).json;
+  assert.deepEqual(p1.items.map((s) => [s.id, s.topic]), [[ids[2], 't2'], [ids[1], 't1']]);
+  const p2 = (await call(app, 'GET', `/copilot/sessions?limit=2&cursor=${encodeURIComponent(p1.next_cursor)}`, me.token)).json;
+  assert.deepEqual(p2.items.map((s) => s.id), [ids[0]]);
+  assert.equal(p2.next_cursor, null);
 });
 
 test('without RAG_URL the model answers with the profile as context; without anything, the demo and the built-in allocation', async (t) => {
