@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/db.h"
 
 const char *req_param(const struct req *r, const char *name)
 {
@@ -240,46 +239,4 @@ bool req_etag_match(const struct req *r, const char *etag)
 		p = strchr(p, ',');
 	}
 	return false;
-}
-
-int req_owned_page(struct req *r, const char *sql, const char *owner, int *limit, struct sqlite3_stmt **out)
-{
-	const char *cursor;
-	int rc = req_page(r, limit, &cursor);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = db_prep(sql);
-	if (!st)
-		return ERR_DB;
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	if (cursor)
-		sqlite3_bind_text(st, 2, cursor, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, *limit + 1);
-	*out = st;
-	return 0;
-}
-
-int res_rows(struct req *r, struct sqlite3_stmt *st, int limit,
-             void (*row)(struct jw *w, struct sqlite3_stmt *st, void *ctx), void *ctx)
-{
-	struct jw w;
-	res_json(r, 200, &w);
-	jw_obj(&w);
-	jw_key(&w, "items");
-	jw_arr(&w);
-	int n = 0, step, rc = 0;
-	const char *last = NULL;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < limit) {
-		row(&w, st, ctx);
-		last = db_text(&r->arena, st, 0);
-		n++;
-	}
-	bool more = step == SQLITE_ROW;
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail("page of rows");
-	db_done(st);
-	jw_arr_end(&w);
-	jw_kstr(&w, "next_cursor", more ? last : NULL);
-	jw_obj_end(&w);
-	return rc ? rc : res_end(r, &w);
 }

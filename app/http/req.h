@@ -86,17 +86,6 @@ int res_page(struct req *r, const struct page_out *out, size_t size, void (*item
 /* True when the request's If-None-Match names etag (weak comparison) or is "*". */
 bool req_etag_match(const struct req *r, const char *etag);
 
-struct sqlite3_stmt;
-/* A page of owner's rows: reads ?limit and ?cursor and prepares sql with ?1 bound to owner,
- * ?2 to the cursor (NULL for the first page) and ?3 to limit + 1; further parameters are
- * the caller's. 0, a negative value already answered (bad paging), or ERR_DB. */
-int req_owned_page(struct req *r, const char *sql, const char *owner, int *limit, struct sqlite3_stmt **out);
-/* Answers 200 {"items":[...],"next_cursor"} from st, a bound statement selecting up to
- * limit + 1 rows whose first column is the page cursor: row() writes each item. st is done
- * afterwards. */
-int res_rows(struct req *r, struct sqlite3_stmt *st, int limit,
-             void (*row)(struct jw *w, struct sqlite3_stmt *st, void *ctx), void *ctx);
-
 /* Starts a JSON response with the given status; write the body through w, then
  * `return res_end(r, &w);` which turns a writer error into 500 internal. */
 struct jw *res_json(struct req *r, int status, struct jw *w);
