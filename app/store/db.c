@@ -430,11 +430,15 @@ sqlite3_stmt *db_prep(const char *sql)
 	return st;
 }
 
+static sqlite3_stmt *prep_on(struct conn *c, const char *sql);
+
 static sqlite3_stmt *prep(const char *sql)
 {
-	if (!db_conn())
-		return NULL;
-	struct conn *c = mine;
+	return db_conn() ? prep_on(mine, sql) : NULL;
+}
+
+static sqlite3_stmt *prep_on(struct conn *c, const char *sql)
+{
 	if ((c->used + 1) * 4 > c->cap * 3 && cache_grow(c)) {
 		log_error("statement cache: out of memory", NULL);
 		return NULL;
@@ -446,7 +450,7 @@ static sqlite3_stmt *prep(const char *sql)
 	if (e->sql)
 		return e->st;
 	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
-		db_fail("prepare");
+		log_error("database error", "context", "prepare", "reason", sqlite3_errmsg(c->db), NULL);
 		e->st = NULL;
 		return NULL;
 	}
@@ -579,9 +583,33 @@ int db_fail(const char *context)
  * batch is committed by the last of them; otherwise it commits the batch itself: one fsync
  * for everyone in it. Nobody is told "done" before the COMMIT that holds their work. */
 
+/* The writer's transaction statements, prepared once (parsing BEGIN, SAVEPOINT, RELEASE and
+ * COMMIT on every request costs more than running them). */
+static const char sql_begin[] = "BEGIN IMMEDIATE", sql_commit[] = "COMMIT", sql_rollback[] = "ROLLBACK",
+		  sql_savepoint[] = "SAVEPOINT s1", sql_release[] = "RELEASE s1", sql_rollback_to[] = "ROLLBACK TO s1";
+
+static int writer_fail(const char *context)
+{
+	char code[16];
+	snprintf(code, sizeof code, "%d", sqlite3_extended_errcode(w.conn->db));
+	log_error("database error", "context", context, "code", code, "reason", sqlite3_errmsg(w.conn->db), NULL);
+	return ERR_DB;
+}
+
+/* Runs one statement on the writer connection: a cached one for the static strings above,
+ * sqlite3_exec for the rare nested savepoints (their text is built). */
 static int writer_exec(const char *sql)
 {
-	return sqlite3_exec(w.conn->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(sql);
+	if (sql == sql_begin || sql == sql_commit || sql == sql_rollback || sql == sql_savepoint ||
+	    sql == sql_release || sql == sql_rollback_to) {
+		sqlite3_stmt *st = prep_on(w.conn, sql);
+		if (!st)
+			return ERR_DB;
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : writer_fail(sql);
+	}
+	return sqlite3_exec(w.conn->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : writer_fail(sql);
 }
 
 /* Ends this thread's turn. Called with the batch in a consistent state (no open savepoint
@@ -598,9 +626,9 @@ static void turn_end(struct member *me)
 	if (w.open && w.nmembers > 0 && (!waiting || w.nmembers >= GROUP_MAX)) {
 		pthread_mutex_unlock(&w.lock);
 		/* the fsync runs without the mutex, so others keep queueing for the next batch */
-		int rc = writer_exec("COMMIT");
+		int rc = writer_exec(sql_commit);
 		if (rc && !sqlite3_get_autocommit(w.conn->db))
-			sqlite3_exec(w.conn->db, "ROLLBACK", NULL, NULL, NULL);
+			writer_exec(sql_rollback);
 		pthread_mutex_lock(&w.lock);
 		for (struct member *m = w.members; m; m = m->next) {
 			m->rc = rc;
@@ -613,7 +641,7 @@ static void turn_end(struct member *me)
 		pthread_cond_broadcast(&w.committed);
 	} else if (w.open && w.nmembers == 0 && !waiting) {
 		/* only rolled-back work in this batch: nothing to make durable */
-		writer_exec("ROLLBACK");
+		writer_exec(sql_rollback);
 		w.open = false;
 	}
 	struct waiter *next = w.head;
@@ -678,13 +706,13 @@ int db_begin(void)
 		return ERR_DB;
 	}
 	if (!w.open) {
-		if (writer_exec("BEGIN IMMEDIATE")) {
+		if (writer_exec(sql_begin)) {
 			turn_end(NULL);
 			return ERR_DB;
 		}
 		w.open = true;
 	}
-	if (writer_exec("SAVEPOINT s1")) {
+	if (writer_exec(sql_savepoint)) {
 		turn_end(NULL);
 		return ERR_DB;
 	}
@@ -722,7 +750,7 @@ int db_commit(void)
 			depth--;
 		return rc;
 	}
-	if (writer_exec(sp)) {
+	if (writer_exec(sql_release)) {
 		db_rollback();
 		return ERR_DB;
 	}
@@ -733,14 +761,16 @@ void db_rollback(void)
 {
 	if (depth == 0)
 		return;
-	char sp[64];
-	snprintf(sp, sizeof sp, "ROLLBACK TO s%d; RELEASE s%d", depth, depth);
-	if (!sqlite3_get_autocommit(w.conn->db))
-		sqlite3_exec(w.conn->db, sp, NULL, NULL, NULL);
 	if (depth > 1) {
+		char sp[64];
+		snprintf(sp, sizeof sp, "ROLLBACK TO s%d; RELEASE s%d", depth, depth);
+		if (!sqlite3_get_autocommit(w.conn->db))
+			sqlite3_exec(w.conn->db, sp, NULL, NULL, NULL);
 		depth--;
 		return;
 	}
+	if (!sqlite3_get_autocommit(w.conn->db) && writer_exec(sql_rollback_to) == 0)
+		(void)writer_exec(sql_release);
 	(void)leave(false);
 }
 
