@@ -165,6 +165,10 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 	memcpy(msgs + k, history, sizeof *msgs * n);
 	k += n;
 
+	/* the reply's place in the history is when it starts, not when it ends */
+	struct chat_msg reply = {.chat_id = c->id, .role = "assistant"};
+	if (chat_msg_stamp(&r->arena, &reply))
+		return ERR_NOMEM;
 	struct turn t = {.r = r, .mode = mode, .last_write_us = time_mono_us()};
 	buf_init(&t.reply, 4 * 1024 * 1024);
 	if (mode == REPLY_SSE) {
@@ -182,9 +186,10 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 		llm_complete(&call, &res);
 
 	/* the reply, whole or not, is kept */
-	struct chat_msg reply = {.chat_id = c->id, .role = "assistant", .content = buf_str(&t.reply),
-	                         .status = res.status == LLM_OK ? "complete" : "incomplete",
-	                         .prompt_tokens = res.prompt_tokens, .completion_tokens = res.completion_tokens};
+	reply.content = buf_str(&t.reply);
+	reply.status = res.status == LLM_OK ? "complete" : "incomplete";
+	reply.prompt_tokens = res.prompt_tokens;
+	reply.completion_tokens = res.completion_tokens;
 	bool stored = (t.reply.len > 0 || res.status == LLM_OK) && chat_msg_insert(&r->arena, r->user_id, &reply) == 0;
 	if (stored || res.status == LLM_OK)
 		(void)chat_touch(c->id, content);

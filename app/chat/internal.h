@@ -52,8 +52,11 @@ int chat_update(struct arena *a, const char *id, const char *owner, const struct
 /* Archives (keeping an earlier archive time) or deletes, with its messages, owner's chat. */
 int chat_archive(const char *id, const char *owner);
 int chat_delete(const char *id, const char *owner);
-/* Inserts m (id and created_at are filled in), checking the owner's daily limit of user
- * messages first when m is a user message: ERR_BUSY when it is spent. */
+/* Gives m its id and time now (ids sort as time): a reply is stamped when it starts, so
+ * that history keeps it before anything said while it streamed. */
+int chat_msg_stamp(struct arena *a, struct chat_msg *m);
+/* Inserts m (its id and created_at filled in unless stamped before), checking the owner's
+ * daily limit of user messages first when m is a user message: ERR_BUSY when it is spent. */
 int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m);
 /* A page of a chat's messages, oldest first (the caller checked the chat is the user's). */
 int chat_messages(struct arena *a, const char *chat_id, const struct page *pg,

@@ -230,7 +230,7 @@ static int msg_write(const char *owner, const struct chat_msg *m)
 	return run(st, "chat message insert");
 }
 
-int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
+int chat_msg_stamp(struct arena *a, struct chat_msg *m)
 {
 	char *id = arena_alloc(a, UUID_STR_LEN), *now = arena_alloc(a, TIME_RFC3339_LEN);
 	if (!id || !now || uuid7(id) != 0)
@@ -238,6 +238,13 @@ int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
 	time_rfc3339(time_now_us(), now);
 	m->id = id;
 	m->created_at = now;
+	return 0;
+}
+
+int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
+{
+	if (!m->id && chat_msg_stamp(a, m))
+		return ERR_NOMEM;
 	bool left = true;
 	int rc = db_begin();
 	if (rc)

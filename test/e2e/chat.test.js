@@ -217,6 +217,28 @@ test('a client that goes away cancels the model call within a second and keeps t
   assert.ok(rec.sent.length < 20, 'the model stopped early');
 });
 
+test('a reply cut short keeps its place in the history: before what the user said while it streamed', async () => {
+  const me = await register();
+  const chat = await newChat(me.token);
+  llm.reset();
+  llm.next({ chunks: Array.from({ length: 50 }, (_, i) => `w${i} `), delayMs: 150 }, { chunks: ['quick answer'] });
+  const s = post(chat.id, me.token, 'first question');
+  await s.firstDelta;
+  const second = await call(app, 'POST', `/chats/${chat.id}/messages`, me.token, { content: 'second question' });
+  assert.equal(second.status, 201, second.text);
+  s.destroy();
+  let stored;
+  for (let i = 0; i < 60; i++) {
+    stored = await messages(chat.id, me.token);
+    if (stored.length === 4) break;
+    await sleep(50);
+  }
+  assert.deepEqual(stored.map((m) => [m.role, m.status, m.role === 'user' ? m.content : null]), [
+    ['user', 'complete', 'first question'], ['assistant', 'incomplete', null],
+    ['user', 'complete', 'second question'], ['assistant', 'complete', null]]);
+  assert.equal(stored[3].content, 'quick answer');
+});
+
 test('upstream failures become clear errors: 401, 429 and 500 after retries, malformed chunks, a cut stream, silence', async () => {
   const me = await register();
   const chat = await newChat(me.token);
