@@ -344,38 +344,30 @@ int chat_touch(const char *chat_id, const char *first_message)
 	return db_run(sql_touch, "chat touch", 3, v);
 }
 
+static int visit_chat(void *ctx, db_stmt *st)
+{
+	const struct chat_visit *v = ctx;
+	struct chat c;
+	int rc = chat_read(NULL, st, 0, &c);
+	return rc ? rc : v->chat(v->ctx, &c);
+}
+
+static int visit_msg(void *ctx, db_stmt *st)
+{
+	const struct chat_visit *v = ctx;
+	struct chat_msg m;
+	int rc = msg_read(NULL, st, 8, &m);
+	return rc ? rc : v->msg(v->ctx, &m);
+}
+
 int chat_each_of(struct arena *a, const char *owner, const struct chat_visit *v)
 {
+	(void)a;
 	db_stmt *st = db_prep(sql_all_of);
 	if (!st)
 		return ERR_DB;
 	db_bind_text(st, 1, owner);
-	const char *current = NULL; /* the chat whose messages are being visited (a copy) */
-	int step = DB_DONE, rc = 0;
-	/* rows are handed over as the statement holds them, not copied: an export of years of
-	 * messages must not grow the arena by all of them */
-	while (!rc && (step = db_step(st, "chat export")) == DB_ROW) {
-		const char *id = db_col(st, 0);
-		if (!id) {
-			rc = ERR_NOMEM;
-		} else if (!current || strcmp(current, id) != 0) {
-			struct chat c;
-			current = arena_strdup(a, id);
-			rc = current ? chat_read(NULL, st, 0, &c) : ERR_NOMEM;
-			if (!rc)
-				rc = v->chat(v->ctx, &c);
-		}
-		if (!rc && !db_col_null(st, 8)) {
-			struct chat_msg m;
-			rc = msg_read(NULL, st, 8, &m);
-			if (!rc)
-				rc = v->msg(v->ctx, &m);
-		}
-	}
-	if (!rc && step < 0)
-		rc = step;
-	db_done(st);
-	return rc;
+	return db_groups(st, 8, visit_chat, visit_msg, (void *)v, "chat export");
 }
 
 int chat_user_deleted(const char *user_id)

@@ -210,37 +210,30 @@ int history(struct arena *a, const char *session_id, const char *before, struct 
 	return rc;
 }
 
+static int visit_session(void *ctx, db_stmt *st)
+{
+	const struct copilot_visit *v = ctx;
+	struct session s;
+	int rc = session_read(NULL, st, 0, &s);
+	return rc ? rc : v->session(v->ctx, &s);
+}
+
+static int visit_detail(void *ctx, db_stmt *st)
+{
+	const struct copilot_visit *v = ctx;
+	struct detail d;
+	int rc = detail_read(NULL, st, 6, &d);
+	return rc ? rc : v->detail(v->ctx, &d);
+}
+
 int copilot_each_of(struct arena *a, const char *owner, const struct copilot_visit *v)
 {
+	(void)a;
 	db_stmt *st = db_prep(sql_all_of);
 	if (!st)
 		return ERR_DB;
 	db_bind_text(st, 1, owner);
-	const char *current = NULL; /* the session whose details are being visited (a copy) */
-	int step = DB_DONE, rc = 0;
-	/* rows are handed over as the statement holds them, not copied (see chat_each_of) */
-	while (!rc && (step = db_step(st, "copilot export")) == DB_ROW) {
-		const char *id = db_col(st, 0);
-		if (!id) {
-			rc = ERR_NOMEM;
-		} else if (!current || strcmp(current, id) != 0) {
-			struct session s;
-			current = arena_strdup(a, id);
-			rc = current ? session_read(NULL, st, 0, &s) : ERR_NOMEM;
-			if (!rc)
-				rc = v->session(v->ctx, &s);
-		}
-		if (!rc && !db_col_null(st, 6)) {
-			struct detail d;
-			rc = detail_read(NULL, st, 6, &d);
-			if (!rc)
-				rc = v->detail(v->ctx, &d);
-		}
-	}
-	if (!rc && step < 0)
-		rc = step;
-	db_done(st);
-	return rc;
+	return db_groups(st, 6, visit_session, visit_detail, (void *)v, "copilot export");
 }
 
 int copilot_user_deleted(const char *user_id)

@@ -565,6 +565,30 @@ int db_page(struct arena *a, db_stmt *st, const struct page *pg, size_t size,
 	return rc;
 }
 
+int db_groups(db_stmt *st, int child_col, int (*parent)(void *ctx, db_stmt *st),
+              int (*child)(void *ctx, db_stmt *st), void *ctx, const char *context)
+{
+	char *current = NULL; /* the parent whose children are being visited */
+	int step = DB_DONE, rc = 0;
+	while (!rc && (step = db_step(st, context)) == DB_ROW) {
+		const char *key = db_col(st, 0);
+		if (!key) {
+			rc = ERR_NOMEM;
+		} else if (!current || strcmp(current, key) != 0) {
+			free(current);
+			current = strdup(key);
+			rc = current ? parent(ctx, st) : ERR_NOMEM;
+		}
+		if (!rc && !db_col_null(st, child_col))
+			rc = child(ctx, st);
+	}
+	free(current);
+	if (!rc && step < 0)
+		rc = step;
+	int done = db_done(st);
+	return rc ? rc : done;
+}
+
 int db_fail(const char *context)
 {
 	sqlite3 *db = mine ? mine->db : NULL;

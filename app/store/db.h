@@ -96,6 +96,14 @@ struct page_out;
 int db_page(struct arena *a, db_stmt *st, const struct page *pg, size_t size,
             int (*row)(struct arena *a, db_stmt *st, void *item), struct page_out *out, const char *context);
 
+/* Walks st (bound) whose rows are parents joined with their children, ordered by parent:
+ * column 0 is the parent's key, child_col the first column of the child (NULL when the
+ * parent has none). parent() runs once per parent, child() once per child, with the row
+ * as the statement holds it (nothing copied: an export of years of rows stays small). The
+ * first non-zero return stops the walk and is returned; st is done afterwards. */
+int db_groups(db_stmt *st, int child_col, int (*parent)(void *ctx, db_stmt *st),
+              int (*child)(void *ctx, db_stmt *st), void *ctx, const char *context);
+
 /* ---- transactions ------------------------------------------------------------------- */
 /* Every write runs between db_begin and db_commit (db_run opens its own when none is open).
  * Writes are serialised: one writer at a time, in arrival order, on one connection; several
