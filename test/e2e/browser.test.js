@@ -7,32 +7,22 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
-const { startApp, request, sqlite, sleep, repoRoot } = require('./lib/app');
+const { startApp, request, sqlite, sleep } = require('./lib/app');
 const { startSmtp, startSms } = require('./lib/peers');
 const { startLlm } = require('./lib/llm');
-
-const CHROMIUM = ['/usr/bin/chromium', '/usr/lib/chromium/chromium'].find((p) => fs.existsSync(p));
-const SHOTS = process.env.SCREENSHOT_DIR || path.join(repoRoot, 'test', 'e2e', 'screenshots');
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
-  '1f15c4890000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082', 'hex');
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const { PNG, problems: cspViolations, launch, newPage: openPage, check, tabReaches } = require('./lib/browser');
 
 let smtp;
 let llm;
 let app;
 let browser;
-const cspViolations = [];
 test.before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
   smtp = await startSmtp();
   llm = await startLlm();
   app = await startApp({ env: { PASSWORD_ITERATIONS: '1000', SMTP_URL: smtp.url, MAIL_RETRY_MS: '100',
     LLM_BASE_URL: llm.url, LLM_API_KEY: llm.apiKey } });
-  const { chromium } = require('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
-    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch();
 });
 test.after(async () => {
   if (browser) await browser.close();
@@ -41,43 +31,7 @@ test.after(async () => {
   if (smtp) smtp.stop();
 });
 
-async function newPage(width = 1280, height = 860) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
-  page.on('pageerror', (e) => cspViolations.push(`page error: ${e.message}`));
-  return page;
-}
-
-// axe-core on the current screen: no serious or critical violations (labels, contrast,
-// names, roles); and the screen photographed at desktop and phone width.
-async function check(page, name) {
-  await page.waitForLoadState('networkidle');
-  for (const colorScheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme });
-    const result = await page.evaluate(`${axeSource}; axe.run(document, { resultTypes: ['violations'] })`);
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`), [],
-      `accessibility of ${name} (${colorScheme})`);
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-  const size = page.viewportSize();
-  await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
-  await page.setViewportSize(size);
-}
-
-// Tab order reaches the main content's first control after the skip link and the navigation.
-async function tabReaches(page, selector, max = 30) {
-  await page.keyboard.press('Escape');
-  await page.locator('body').focus();
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return true;
-  }
-  return false;
-}
+const newPage = (width, height) => openPage(browser, width, height);
 
 test('a person uses the whole app from the browser', async () => {
   const page = await newPage();
@@ -130,7 +84,7 @@ test('a person uses the whole app from the browser', async () => {
   await check(page, 'profile');
 
   // gallery: upload with progress, then the tile
-  await page.getByRole('link', { name: 'Gallery' }).click();
+  await page.getByRole('link', { name: 'Gallery', exact: true }).click();
   await page.getByRole('heading', { name: 'Gallery', exact: true }).waitFor();
   await page.setInputFiles('#gallery-file', { name: 'sunset.png', mimeType: 'image/png', buffer: PNG });
   await page.getByLabel('Caption').fill('Sunset');
@@ -237,7 +191,7 @@ test('an admin disables a user; the user\'s open tab is signed out on its next r
   await admin.getByText(/disabled\./).waitFor();
   await check(admin, 'admin');
 
-  await victim.getByRole('link', { name: 'Gallery' }).click();
+  await victim.getByRole('link', { name: 'Gallery', exact: true }).click();
   await victim.getByRole('heading', { name: 'Sign in' }).waitFor();
   await victim.getByText('Your session ended').waitFor();
   assert.equal(await victim.evaluate(() => localStorage.getItem('app.refresh')), null);
