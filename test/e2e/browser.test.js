@@ -11,7 +11,7 @@ const path = require('node:path');
 const { startApp, request, sqlite, sleep } = require('./lib/app');
 const { startSmtp, startSms } = require('./lib/peers');
 const { startLlm } = require('./lib/llm');
-const { PNG, problems: cspViolations, launch, newPage: openPage, check, tabReaches } = require('./lib/browser');
+const { PNG, problems: cspViolations, launch, newPage: openPage, check, tabReaches, register, signIn } = require('./lib/browser');
 
 let smtp;
 let llm;
@@ -252,4 +252,82 @@ test('the first load of / is small', async () => {
   console.log(`# first load of /: ${bytes} bytes over ${'HTTP'} (uncompressed)`);
   assert.ok(bytes < 300 * 1024, `${bytes} bytes`);
   await page.context().close();
+});
+
+// Registers someone through the API and signs them in through the form.
+async function person(page, tag) {
+  const p = await register(app, `${tag}-${process.pid}@example.test`, `${tag[0].toUpperCase()}${tag.slice(1)} Person`);
+  await signIn(page, app, p);
+  return p;
+}
+
+test('one token refresh for api, upload and stream; no Authorization header without a token; media URLs revoked at sign-out', async () => {
+  const page = await newPage();
+  const headers = []; // [url, Authorization or null] of every API and media request
+  page.on('request', (r) => { if (/\/api\/v1\//.test(r.url())) headers.push([r.url(), r.headers().authorization || null]); });
+  const refreshes = () => headers.filter(([u]) => u.endsWith('/auth/refresh')).length;
+  await person(page, 'session');
+
+  // a picture in the gallery, shown through an object URL
+  await page.getByRole('link', { name: 'Gallery', exact: true }).click();
+  await page.setInputFiles('#gallery-file', { name: 'dawn.png', mimeType: 'image/png', buffer: PNG });
+  await page.getByLabel('Caption').fill('Dawn');
+  await page.getByRole('button', { name: 'Upload' }).click();
+  const img = page.locator('.tile img[alt="Dawn"]');
+  await img.waitFor();
+  await page.waitForFunction(() => /^blob:/.test(document.querySelector('.tile img').src));
+  const blobUrl = await img.getAttribute('src');
+  // (loaded as a picture: the page's CSP lets pictures, not fetch, read blob: URLs)
+  const readable = (u) => page.evaluate((x) => new Promise((resolve) => {
+    const i = new Image();
+    i.onload = () => resolve(true);
+    i.onerror = () => resolve(false);
+    i.src = x;
+  }), u);
+  assert.equal(await readable(blobUrl), true, 'the object URL works while signed in');
+
+  // an access token the server refuses: each kind of call refreshes once and goes through.
+  // (The page's own api.js module, at the hashed asset path the page loaded it from.)
+  await page.evaluate(() => { window.apiModule = () => import(document.querySelector('script[type=module]').src.replace(/app\.js$/, 'api.js')); });
+  const { id: chatId } = await page.evaluate(() => window.apiModule().then((m) => m.api('/chats', { method: 'POST', body: {} })));
+  llm.next({ chunks: ['Fine', ' thanks.'] });
+  const before = refreshes();
+  const got = await page.evaluate(async ({ chat, png }) => {
+    const m = await window.apiModule();
+    const spoil = () => m.setSession({ access_token: 'not.a.token', refresh_token: localStorage.getItem('app.refresh') });
+    spoil();
+    const me = await m.api('/users/me');
+    spoil();
+    const file = new File([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], 'x.png', { type: 'image/png' });
+    const media = await m.upload(file, 'private');
+    spoil();
+    const events = [];
+    await m.stream(`/chats/${chat}/messages`, { content: 'How are you?' }, (name) => events.push(name));
+    return { me: me.id, media: media.id, events };
+  }, { chat: chatId, png: PNG.toString('base64') });
+  assert.ok(got.me && got.media, JSON.stringify(got));
+  assert.ok(got.events.includes('done'), JSON.stringify(got.events));
+  assert.equal(refreshes() - before, 3, 'one refresh per refused call');
+  assert.equal(await page.evaluate(() => Boolean(localStorage.getItem('app.refresh'))), true, 'still signed in');
+
+  // sign out: the object URLs die with the session
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Create an account' }).waitFor();
+  assert.equal(await readable(blobUrl), false, 'the object URL is revoked at sign-out');
+
+  // signed out, no call carries an Authorization header at all
+  const from = headers.length;
+  const answers = await page.evaluate(async (chat) => {
+    const m = await window.apiModule();
+    const status = (p) => p.then(() => 'ok', (e) => e.status);
+    return Promise.all([status(m.api('/users/me')), status(m.stream(`/chats/${chat}/messages`, { content: 'x' }, () => {})),
+      status(m.upload(new File(['x'], 'x.txt'), 'private'))]);
+  }, chatId);
+  assert.deepEqual(answers, [401, 401, 401]);
+  const sent = headers.slice(from);
+  assert.ok(sent.length >= 3, JSON.stringify(sent));
+  assert.deepEqual(sent.filter(([, a]) => a !== null), [], 'no Authorization header when signed out');
+  assert.deepEqual(headers.filter(([, a]) => /Bearer (null|undefined)?$/.test(a || '')), [], 'never a Bearer null');
+  await page.context().close();
+  assert.deepEqual(cspViolations, []);
 });

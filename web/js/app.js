@@ -1,6 +1,6 @@
 // The web app: a router over history paths (mailed links such as /verify-email?token=…
 // land here too), the navigation, and the session's comings and goings.
-import { endSession, loadMe, onSession, signedIn, user, api } from './api.js';
+import { endSession, loadMe, onSession, signOut, signedIn, user } from './api.js';
 import { clear, h, toast } from './dom.js';
 import * as auth from './views/auth.js';
 import * as home from './views/home.js';
@@ -90,16 +90,10 @@ function nav() {
   if (signedIn()) {
     ul.append(link('/chats', 'Chats'), link('/copilot', 'Copilot'), link('/gallery', 'Gallery'), link('/profile', 'Profile'));
     if (u && u.role === 'admin') ul.append(link('/admin', 'Admin'));
-    ul.append(h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: signout }, 'Sign out')));
+    ul.append(h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => signOut() }, 'Sign out')));
   } else {
     ul.append(link('/signin', 'Sign in'), link('/signup', 'Sign up'), link('/docs', 'API reference'));
   }
-}
-
-async function signout() {
-  const token = localStorage.getItem('app.refresh');
-  try { if (token) await api('/auth/logout', { method: 'POST', body: { refresh_token: token } }); } catch { /* signed out anyway */ }
-  endSession('signout');
 }
 
 onSession((u, why) => {

@@ -1,6 +1,6 @@
 // Signing up and in (email and password, or a code by SMS), and the pages the mailed links
 // open: verify the address, set a new password.
-import { api, setSession } from '../api.js';
+import { api, setSession, signedIn } from '../api.js';
 import { busy, field, h, toast, values } from '../dom.js';
 
 function page(main, title, intro, form, ...after) {
@@ -120,7 +120,7 @@ export async function verify(main) {
   try {
     await api('/auth/verify-email', { method: 'POST', body: { token } });
     status.textContent = 'Your email address is confirmed. ';
-    status.append(h('a', { href: localStorage.getItem('app.refresh') ? '/profile' : '/signin' }, 'Continue'));
+    status.append(h('a', { href: signedIn() ? '/profile' : '/signin' }, 'Continue'));
   } catch (e) {
     status.textContent = `This link does not work any more (${e.message}). `;
     status.append(h('a', { href: '/profile' }, 'Ask for a new one from your profile'));
