@@ -331,3 +331,46 @@ test('one token refresh for api, upload and stream; no Authorization header with
   await page.context().close();
   assert.deepEqual(cspViolations, []);
 });
+
+test('a form shows every mistake at once; the server\'s mistakes beside their field', async () => {
+  const page = await newPage();
+  const taken = await register(app, `taken-${process.pid}@example.test`, 'Tak En');
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/auth/register')) posts.push(r.url()); });
+  await page.goto(`${app.url}/signup`);
+  await page.getByLabel('Email').fill('not-an-email');
+  await page.getByLabel('Password').fill('short');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('alert').filter({ hasText: '3 fields need fixing' }).waitFor();
+  // every bad field is marked, and names its own message
+  const marks = await page.evaluate(() => [...document.querySelectorAll('form [aria-invalid="true"]')].map((c) => ({
+    name: c.name, said: (c.getAttribute('aria-describedby') || '').split(' ').map((id) => document.getElementById(id)?.textContent).join(' | '),
+  })));
+  assert.deepEqual(marks.map((m) => m.name), ['name', 'email', 'password']);
+  assert.match(marks[0].said, /required/);
+  assert.match(marks[1].said, /email address/);
+  assert.match(marks[2].said, /At least 8 characters.*at least 8 characters/i);
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'name', 'the first bad field has the focus');
+  assert.equal(posts.length, 0, 'nothing was sent');
+  await check(page, 'signup-errors');
+
+  // fixing some leaves the rest marked
+  await page.getByLabel('Name').fill('New Comer');
+  await page.getByLabel('Password').fill('long enough now');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('alert').filter({ hasText: 'One field needs fixing' }).waitFor();
+  assert.equal(await page.locator('[aria-invalid="true"]').count(), 1);
+  assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.getByLabel('Name').getAttribute('aria-describedby'), null, 'a fixed field is described by nothing stale');
+
+  // the server's answer goes beside the field it names
+  await page.getByLabel('Email').fill(taken.email);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  const emailId = await page.getByLabel('Email').getAttribute('id');
+  await page.locator(`#${emailId}-error`).waitFor();
+  assert.equal(posts.length, 1);
+  assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+  assert.match(await page.getByLabel('Email').getAttribute('aria-describedby'), new RegExp(`${emailId}-error`));
+  await page.context().close();
+  assert.deepEqual(cspViolations, []);
+});

@@ -1,7 +1,7 @@
 // Chats with the assistant: a list, and one chat whose replies appear word by word as they
 // stream; Stop cancels a reply (what came is kept). Replies are rendered as safe Markdown.
 import { api, stream } from '../api.js';
-import { busy, clear, empty, field, h, loading, toast, values, when } from '../dom.js';
+import { busy, clear, empty, field, h, loading, toast, validate, values, when } from '../dom.js';
 import { markdown } from '../markdown.js';
 
 function bubble(m) {
@@ -75,7 +75,7 @@ export async function render(main, { params, go }) {
   composer.addEventListener('submit', (e) => {
     e.preventDefault();
     const content = input.value.trim();
-    if (!content || controller) return;
+    if (!content || controller || !validate(composer)) return;
     const hint = log.querySelector('.hint-item');
     if (hint) hint.remove();
     log.append(bubble({ role: 'user', content }));
@@ -84,13 +84,13 @@ export async function render(main, { params, go }) {
     text.classList.add('streaming');
     reply.setAttribute('aria-busy', 'true');
     log.append(reply);
-    input.value = '';
     controller = new AbortController();
     send.disabled = true;
     stop.hidden = false;
     let whole = '';
     let ended = 'stopped';
     busy(composer, async () => {
+      input.value = ''; // not before: busy() checks the form first
       try {
         await stream(`/chats/${chat.id}/messages`, { content }, (name, data) => {
           if (name === 'delta') {

@@ -42,7 +42,6 @@ export async function render(main) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const f = file.files[0];
-    if (!f) return busy(form, async () => { throw Object.assign(new Error('Choose a file first.'), { field: 'file' }); });
     const v = values(form);
     return busy(form, async () => {
       progress.hidden = false;

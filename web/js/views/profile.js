@@ -1,7 +1,7 @@
 // My profile: name, bio, country, phone, language, avatar (previewed, uploaded, then set)
 // and the finance profile the copilot uses.
 import { api, mediaUrl, updateMe, upload } from '../api.js';
-import { busy, field, h, showError, toast, values } from '../dom.js';
+import { PHONE, busy, field, h, toast, values } from '../dom.js';
 
 const RISKS = [['', 'Not set'], ['conservative', 'Conservative'], ['moderate', 'Moderate'], ['aggressive', 'Aggressive']];
 
@@ -11,7 +11,7 @@ export async function render(main) {
   const avatar = h('img', { class: 'avatar', alt: 'Your avatar', width: 96, height: 96, hidden: !me.avatar_url });
   if (me.avatar_url) mediaUrl(me.avatar_url).then((u) => { avatar.src = u; }).catch(() => { avatar.hidden = true; });
   const progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Avatar upload' });
-  const file = h('input', { type: 'file', id: 'avatar-file', name: 'avatar', accept: 'image/png,image/jpeg,image/gif,image/webp' });
+  const file = h('input', { type: 'file', id: 'avatar-file', name: 'avatar', required: true, accept: 'image/png,image/jpeg,image/gif,image/webp' });
   const avatarForm = h('form', { class: 'stack', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'avatar-file' }, 'Choose a picture'), file),
     progress,
@@ -23,7 +23,6 @@ export async function render(main) {
   avatarForm.addEventListener('submit', (e) => {
     e.preventDefault();
     const f = file.files[0];
-    if (!f) { showError(avatarForm, { field: 'avatar', message: 'Choose a picture first.' }); return; }
     busy(avatarForm, async () => {
       progress.hidden = false;
       const m = await upload(f, 'private', (p) => { progress.value = p; });
@@ -39,7 +38,7 @@ export async function render(main) {
     field('About you', { name: 'bio', type: 'textarea', value: me.bio || '', maxlength: 1000, rows: 3 }),
     field('Country', { name: 'country', type: 'select', value: me.country || '',
       options: [['', 'Not set'], ...countries.map((c) => [c.code, `${c.name} (${c.dial_code})`])] }),
-    field('Phone', { name: 'phone', type: 'tel', value: me.phone || '', autocomplete: 'tel', placeholder: '+5491122334455' }),
+    field('Phone', { ...PHONE, name: 'phone', value: me.phone || '', autocomplete: 'tel', placeholder: '+5491122334455' }),
     field('Language', { name: 'locale', value: me.locale || '', placeholder: 'es-AR', maxlength: 35 }),
     h('fieldset', {}, h('legend', {}, 'Finance profile (for the copilot)'),
       field('Risk profile', { name: 'risk_profile', type: 'select', value: fin.risk_profile || '', options: RISKS }),
