@@ -332,6 +332,45 @@ test('one token refresh for api, upload and stream; no Authorization header with
   assert.deepEqual(cspViolations, []);
 });
 
+test('the chat list names a chat after its first message without a reload, as plain text', async () => {
+  const page = await newPage();
+  await person(page, 'titles');
+  llm.next({ chunks: ['Sure.'] });
+  await page.getByRole('button', { name: 'New chat' }).click();
+  const current = page.locator('.chat-list a[aria-current="page"]');
+  await current.waitFor();
+  assert.match(await current.textContent(), /^New chat/);
+  await page.getByLabel('Your message').fill('**bold** title for [my plans](https://example.test)');
+  await page.getByLabel('Your message').press('Enter');
+  await page.getByText('Reply complete.').waitFor();
+  await page.waitForFunction(() => /^bold title/.test(document.querySelector('.chat-list a[aria-current="page"]').textContent));
+  const shown = async () => ({ side: await current.textContent(), head: await page.locator('#chat-title').textContent(),
+    marks: await page.locator('.chat-list strong, .chat-list a a, #chat-title strong').count() });
+  let s = await shown();
+  assert.match(s.side, /^bold title for my plans/);
+  assert.equal(s.head, 'bold title for my plans');
+  assert.equal(s.marks, 0, 'no Markdown turned into elements');
+  await check(page, 'chat-title');
+
+  // the same after a reload; and markup in a first message stays text
+  await page.reload();
+  await current.waitFor();
+  s = await shown();
+  assert.equal(s.head, 'bold title for my plans');
+  assert.doesNotMatch(s.side, /\*\*|\]\(/);
+  llm.next({ chunks: ['Ok.'] });
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.locator('#chat-title', { hasText: 'New chat' }).waitFor();
+  await page.getByLabel('Your message').fill('# <img src=x id=injected> and *this*');
+  await page.getByLabel('Your message').press('Enter');
+  await page.getByText('Reply complete.').waitFor();
+  await page.waitForFunction(() => document.querySelector('.chat-list a[aria-current="page"]').textContent.startsWith('<img'));
+  assert.equal(await page.locator('#injected').count(), 0);
+  assert.equal(await page.locator('#chat-title').textContent(), '<img src=x id=injected> and this');
+  await page.context().close();
+  assert.deepEqual(cspViolations, []);
+});
+
 test('a form shows every mistake at once; the server\'s mistakes beside their field', async () => {
   const page = await newPage();
   const taken = await register(app, `taken-${process.pid}@example.test`, 'Tak En');
