@@ -413,3 +413,41 @@ test('a form shows every mistake at once; the server\'s mistakes beside their fi
   await page.context().close();
   assert.deepEqual(cspViolations, []);
 });
+
+test('an admin invites someone from the console; they set a password from the mailed link and sign in', async () => {
+  const page = await newPage();
+  const admin = await register(app, `inviter-${process.pid}@example.test`, 'In Viter');
+  assert.equal(sqlite(path.join(app.dataDir, 'app.db'), `UPDATE users SET role = 'admin' WHERE id = '${admin.id}'`).code, 0);
+  await signIn(page, app, admin);
+  await page.getByRole('link', { name: 'Admin' }).click();
+  const form = page.locator('form', { has: page.getByRole('button', { name: 'Send invitation' }) });
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await form.getByRole('alert').filter({ hasText: '2 fields need fixing' }).waitFor();
+  assert.equal(await form.locator('[aria-invalid="true"]').count(), 2);
+
+  const email = `ivy-${process.pid}@example.test`;
+  await form.getByLabel('Name').fill('Ivy Invited');
+  await form.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await page.getByText(`Invitation sent to ${email}.`).waitFor();
+  await page.getByRole('cell', { name: email }).first().waitFor(); // in the people list, and in the outbox
+  await check(page, 'admin-invite');
+  // inviting the same address again: the server's conflict beside the email field
+  await form.getByLabel('Name').fill('Ivy Again');
+  await form.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await form.locator('.field-error', { hasText: 'exists' }).waitFor();
+  assert.equal(await form.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+  await page.context().close();
+
+  const mail = await smtp.waitFor((m) => m.headers.to === email);
+  const link = /https?:\/\/\S+\/reset-password\?token=[A-Za-z0-9_-]+/.exec(mail.body)[0];
+  const ivy = await newPage();
+  await ivy.goto(link);
+  await ivy.getByLabel('New password').fill('ivy password');
+  await ivy.getByRole('button', { name: 'Set the password' }).click();
+  await ivy.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await signIn(ivy, app, { email, password: 'ivy password' });
+  await ivy.context().close();
+  assert.deepEqual(cspViolations, []);
+});
