@@ -9,6 +9,8 @@ import * as gallery from './views/gallery.js';
 import * as chats from './views/chats.js';
 import * as copilot from './views/copilot.js';
 import * as admin from './views/admin.js';
+import * as contacts from './views/contacts.js';
+import * as people from './views/people.js';
 
 const routes = [
   ['/', home.render, 'public'],
@@ -19,6 +21,8 @@ const routes = [
   ['/reset-password', auth.reset, 'public'],
   ['/verify-email', auth.verify, 'public'],
   ['/profile', profile.render, 'user'],
+  ['/contacts', contacts.render, 'user'],
+  ['/users/:id', people.render, 'user'],
   ['/gallery', gallery.render, 'user'],
   ['/chats', chats.render, 'user'],
   ['/chats/:id', chats.render, 'user'],
@@ -88,7 +92,8 @@ function nav() {
   clear(ul);
   const u = user();
   if (signedIn()) {
-    ul.append(link('/chats', 'Chats'), link('/copilot', 'Copilot'), link('/gallery', 'Gallery'), link('/profile', 'Profile'));
+    ul.append(link('/chats', 'Chats'), link('/copilot', 'Copilot'), link('/gallery', 'Gallery'), link('/contacts', 'Contacts'),
+      link('/profile', 'Profile'));
     if (u && u.role === 'admin') ul.append(link('/admin', 'Admin'));
     ul.append(h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => signOut() }, 'Sign out')));
   } else {
