@@ -1,7 +1,7 @@
 // People in the web app, in a real browser against the real binary: contacts (added by phone
-// and by user id, removed), and another person's card and gallery at /users/{id} (their items
-// for contacts appear once they add me, and go when they remove me). Every new screen is
-// checked with axe-core, light and dark.
+// and by user id, removed), another person's card and gallery at /users/{id} (their items for
+// contacts appear once they add me, and go when they remove me), and picking my avatar from
+// my gallery. Every new screen is checked with axe-core, light and dark.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -106,6 +106,40 @@ test('contacts: add by user id and by phone, open their card and gallery, remove
   await b.goto(`${app.url}/users/00000000-0000-7000-8000-000000000000`);
   await b.getByRole('heading', { name: 'No such person' }).waitFor();
   await a.context().close();
+  await b.context().close();
+  assert.deepEqual(problems, []);
+});
+
+test('my avatar is picked from my gallery, and others see it', async () => {
+  const a = await newPage(browser);
+  await signIn(a, app, ann);
+  await a.getByRole('link', { name: 'Profile' }).click();
+  await a.getByRole('heading', { name: 'Your profile' }).waitFor();
+  const pick = a.getByRole('button', { name: 'Use the chosen picture' });
+  await pick.click();
+  await a.locator('.field-error', { hasText: 'Choose one.' }).waitFor();
+  await a.getByRole('radio', { name: 'Open sky' }).check();
+  await pick.click();
+  await a.getByText('Your avatar is updated.').waitFor();
+  assert.equal((await call(app, ann, 'GET', '/users/me')).json.avatar_media_id, media['Open sky']);
+  await a.waitForFunction(() => /^blob:/.test(document.querySelector('img.avatar').src));
+  await check(a, 'profile-avatar');
+  // after a reload the choice is the current one
+  await a.reload();
+  await a.getByRole('heading', { name: 'Your profile' }).waitFor();
+  assert.equal(await a.getByRole('radio', { name: 'Open sky' }).isChecked(), true);
+  await a.getByRole('radio', { name: 'Secret garden' }).check();
+  await pick.click();
+  await a.getByText('Your avatar is updated.').waitFor();
+  assert.equal((await call(app, ann, 'GET', '/users/me')).json.avatar_media_id, media['Secret garden']);
+  await a.context().close();
+
+  // the avatar is part of her public card, whoever looks
+  const b = await newPage(browser);
+  await signIn(b, app, ben);
+  await b.goto(`${app.url}/users/${ann.id}`);
+  await b.getByRole('heading', { name: 'Ann Owner', level: 1 }).waitFor();
+  await b.waitForFunction(() => { const i = document.querySelector('img.face'); return i && i.complete && i.naturalWidth > 0; });
   await b.context().close();
   assert.deepEqual(problems, []);
 });
