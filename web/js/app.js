@@ -11,6 +11,7 @@ import * as copilot from './views/copilot.js';
 import * as admin from './views/admin.js';
 import * as contacts from './views/contacts.js';
 import * as people from './views/people.js';
+import * as account from './views/account.js';
 
 const routes = [
   ['/', home.render, 'public'],
@@ -21,6 +22,7 @@ const routes = [
   ['/reset-password', auth.reset, 'public'],
   ['/verify-email', auth.verify, 'public'],
   ['/profile', profile.render, 'user'],
+  ['/account', account.render, 'user'],
   ['/contacts', contacts.render, 'user'],
   ['/users/:id', people.render, 'user'],
   ['/gallery', gallery.render, 'user'],
@@ -93,7 +95,7 @@ function nav() {
   const u = user();
   if (signedIn()) {
     ul.append(link('/chats', 'Chats'), link('/copilot', 'Copilot'), link('/gallery', 'Gallery'), link('/contacts', 'Contacts'),
-      link('/profile', 'Profile'));
+      link('/profile', 'Profile'), link('/account', 'Account'));
     if (u && u.role === 'admin') ul.append(link('/admin', 'Admin'));
     ul.append(h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => signOut() }, 'Sign out')));
   } else {
@@ -101,11 +103,15 @@ function nav() {
   }
 }
 
-onSession((u, why) => {
-  if (why === 'signout' || why === 'expired') {
-    if (why === 'expired') toast('Your session ended. Please sign in again.');
-    go(why === 'expired' ? `/signin?next=${encodeURIComponent(location.pathname)}` : '/', { replace: true });
-  } else {
+// Why a session ends, and where the tab goes then: signed out or deleted, to the landing
+// page; ended by the server, to sign in again and come back. Any other reason (a view that
+// signs out to have the person sign in again) leaves the going to the view.
+onSession((_, why) => {
+  const back = `?next=${encodeURIComponent(location.pathname)}`;
+  if (why === 'signout') go('/', { replace: true });
+  else if (why === 'deleted') { toast('Your account is deleted. Goodbye.'); go('/', { replace: true }); }
+  else if (why === 'expired') { toast('Your session ended. Please sign in again.'); go(`/signin${back}`, { replace: true }); }
+  else {
     nav();
   }
 });

@@ -108,6 +108,7 @@ export async function render(main) {
     h('p', { class: 'muted' }, me.email ? `${me.email} — ${me.email_verified ? 'confirmed' : 'not confirmed yet: follow the link we mailed you'}` : me.phone || ''),
     h('div', { class: 'columns' },
       h('section', { class: 'panel', 'aria-labelledby': 'avatar-title' }, h('h2', { id: 'avatar-title' }, 'Avatar'), avatar, avatarForm, picker),
-      h('section', { class: 'panel', 'aria-labelledby': 'details-title' }, h('h2', { id: 'details-title' }, 'Details'), form)));
+      h('section', { class: 'panel', 'aria-labelledby': 'details-title' }, h('h2', { id: 'details-title' }, 'Details'), form)),
+    h('p', {}, 'Signed-in devices, a copy of your data and closing your account: ', h('a', { href: '/account' }, 'Account')));
   return () => { if (preview) URL.revokeObjectURL(preview); };
 }
