@@ -7,32 +7,22 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
-const { startApp, request, sqlite, sleep, repoRoot } = require('./lib/app');
+const { startApp, request, sqlite, sleep } = require('./lib/app');
 const { startSmtp, startSms } = require('./lib/peers');
 const { startLlm } = require('./lib/llm');
-
-const CHROMIUM = ['/usr/bin/chromium', '/usr/lib/chromium/chromium'].find((p) => fs.existsSync(p));
-const SHOTS = process.env.SCREENSHOT_DIR || path.join(repoRoot, 'test', 'e2e', 'screenshots');
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
-  '1f15c4890000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082', 'hex');
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const { PNG, problems: cspViolations, launch, newPage: openPage, check, tabReaches, register, signIn } = require('./lib/browser');
 
 let smtp;
 let llm;
 let app;
 let browser;
-const cspViolations = [];
 test.before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
   smtp = await startSmtp();
   llm = await startLlm();
   app = await startApp({ env: { PASSWORD_ITERATIONS: '1000', SMTP_URL: smtp.url, MAIL_RETRY_MS: '100',
     LLM_BASE_URL: llm.url, LLM_API_KEY: llm.apiKey } });
-  const { chromium } = require('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
-    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launch();
 });
 test.after(async () => {
   if (browser) await browser.close();
@@ -41,43 +31,7 @@ test.after(async () => {
   if (smtp) smtp.stop();
 });
 
-async function newPage(width = 1280, height = 860) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
-  page.on('pageerror', (e) => cspViolations.push(`page error: ${e.message}`));
-  return page;
-}
-
-// axe-core on the current screen: no serious or critical violations (labels, contrast,
-// names, roles); and the screen photographed at desktop and phone width.
-async function check(page, name) {
-  await page.waitForLoadState('networkidle');
-  for (const colorScheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme });
-    const result = await page.evaluate(`${axeSource}; axe.run(document, { resultTypes: ['violations'] })`);
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`), [],
-      `accessibility of ${name} (${colorScheme})`);
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-  const size = page.viewportSize();
-  await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
-  await page.setViewportSize(size);
-}
-
-// Tab order reaches the main content's first control after the skip link and the navigation.
-async function tabReaches(page, selector, max = 30) {
-  await page.keyboard.press('Escape');
-  await page.locator('body').focus();
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return true;
-  }
-  return false;
-}
+const newPage = (width, height) => openPage(browser, width, height);
 
 test('a person uses the whole app from the browser', async () => {
   const page = await newPage();
@@ -130,7 +84,7 @@ test('a person uses the whole app from the browser', async () => {
   await check(page, 'profile');
 
   // gallery: upload with progress, then the tile
-  await page.getByRole('link', { name: 'Gallery' }).click();
+  await page.getByRole('link', { name: 'Gallery', exact: true }).click();
   await page.getByRole('heading', { name: 'Gallery', exact: true }).waitFor();
   await page.setInputFiles('#gallery-file', { name: 'sunset.png', mimeType: 'image/png', buffer: PNG });
   await page.getByLabel('Caption').fill('Sunset');
@@ -237,7 +191,7 @@ test('an admin disables a user; the user\'s open tab is signed out on its next r
   await admin.getByText(/disabled\./).waitFor();
   await check(admin, 'admin');
 
-  await victim.getByRole('link', { name: 'Gallery' }).click();
+  await victim.getByRole('link', { name: 'Gallery', exact: true }).click();
   await victim.getByRole('heading', { name: 'Sign in' }).waitFor();
   await victim.getByText('Your session ended').waitFor();
   assert.equal(await victim.evaluate(() => localStorage.getItem('app.refresh')), null);
@@ -298,4 +252,202 @@ test('the first load of / is small', async () => {
   console.log(`# first load of /: ${bytes} bytes over ${'HTTP'} (uncompressed)`);
   assert.ok(bytes < 300 * 1024, `${bytes} bytes`);
   await page.context().close();
+});
+
+// Registers someone through the API and signs them in through the form.
+async function person(page, tag) {
+  const p = await register(app, `${tag}-${process.pid}@example.test`, `${tag[0].toUpperCase()}${tag.slice(1)} Person`);
+  await signIn(page, app, p);
+  return p;
+}
+
+test('one token refresh for api, upload and stream; no Authorization header without a token; media URLs revoked at sign-out', async () => {
+  const page = await newPage();
+  const headers = []; // [url, Authorization or null] of every API and media request
+  page.on('request', (r) => { if (/\/api\/v1\//.test(r.url())) headers.push([r.url(), r.headers().authorization || null]); });
+  const refreshes = () => headers.filter(([u]) => u.endsWith('/auth/refresh')).length;
+  await person(page, 'session');
+
+  // a picture in the gallery, shown through an object URL
+  await page.getByRole('link', { name: 'Gallery', exact: true }).click();
+  await page.setInputFiles('#gallery-file', { name: 'dawn.png', mimeType: 'image/png', buffer: PNG });
+  await page.getByLabel('Caption').fill('Dawn');
+  await page.getByRole('button', { name: 'Upload' }).click();
+  const img = page.locator('.tile img[alt="Dawn"]');
+  await img.waitFor();
+  await page.waitForFunction(() => /^blob:/.test(document.querySelector('.tile img').src));
+  const blobUrl = await img.getAttribute('src');
+  // (loaded as a picture: the page's CSP lets pictures, not fetch, read blob: URLs)
+  const readable = (u) => page.evaluate((x) => new Promise((resolve) => {
+    const i = new Image();
+    i.onload = () => resolve(true);
+    i.onerror = () => resolve(false);
+    i.src = x;
+  }), u);
+  assert.equal(await readable(blobUrl), true, 'the object URL works while signed in');
+
+  // an access token the server refuses: each kind of call refreshes once and goes through.
+  // (The page's own api.js module, at the hashed asset path the page loaded it from.)
+  await page.evaluate(() => { window.apiModule = () => import(document.querySelector('script[type=module]').src.replace(/app\.js$/, 'api.js')); });
+  const { id: chatId } = await page.evaluate(() => window.apiModule().then((m) => m.api('/chats', { method: 'POST', body: {} })));
+  llm.next({ chunks: ['Fine', ' thanks.'] });
+  const before = refreshes();
+  const got = await page.evaluate(async ({ chat, png }) => {
+    const m = await window.apiModule();
+    const spoil = () => m.setSession({ access_token: 'not.a.token', refresh_token: localStorage.getItem('app.refresh') });
+    spoil();
+    const me = await m.api('/users/me');
+    spoil();
+    const file = new File([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], 'x.png', { type: 'image/png' });
+    const media = await m.upload(file, 'private');
+    spoil();
+    const events = [];
+    await m.stream(`/chats/${chat}/messages`, { content: 'How are you?' }, (name) => events.push(name));
+    return { me: me.id, media: media.id, events };
+  }, { chat: chatId, png: PNG.toString('base64') });
+  assert.ok(got.me && got.media, JSON.stringify(got));
+  assert.ok(got.events.includes('done'), JSON.stringify(got.events));
+  assert.equal(refreshes() - before, 3, 'one refresh per refused call');
+  assert.equal(await page.evaluate(() => Boolean(localStorage.getItem('app.refresh'))), true, 'still signed in');
+
+  // sign out: the object URLs die with the session
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Create an account' }).waitFor();
+  assert.equal(await readable(blobUrl), false, 'the object URL is revoked at sign-out');
+
+  // signed out, no call carries an Authorization header at all
+  const from = headers.length;
+  const answers = await page.evaluate(async (chat) => {
+    const m = await window.apiModule();
+    const status = (p) => p.then(() => 'ok', (e) => e.status);
+    return Promise.all([status(m.api('/users/me')), status(m.stream(`/chats/${chat}/messages`, { content: 'x' }, () => {})),
+      status(m.upload(new File(['x'], 'x.txt'), 'private'))]);
+  }, chatId);
+  assert.deepEqual(answers, [401, 401, 401]);
+  const sent = headers.slice(from);
+  assert.ok(sent.length >= 3, JSON.stringify(sent));
+  assert.deepEqual(sent.filter(([, a]) => a !== null), [], 'no Authorization header when signed out');
+  assert.deepEqual(headers.filter(([, a]) => /Bearer (null|undefined)?$/.test(a || '')), [], 'never a Bearer null');
+  await page.context().close();
+  assert.deepEqual(cspViolations, []);
+});
+
+test('the chat list names a chat after its first message without a reload, as plain text', async () => {
+  const page = await newPage();
+  await person(page, 'titles');
+  llm.next({ chunks: ['Sure.'] });
+  await page.getByRole('button', { name: 'New chat' }).click();
+  const current = page.locator('.chat-list a[aria-current="page"]');
+  await current.waitFor();
+  assert.match(await current.textContent(), /^New chat/);
+  await page.getByLabel('Your message').fill('**bold** title for [my plans](https://example.test)');
+  await page.getByLabel('Your message').press('Enter');
+  await page.getByText('Reply complete.').waitFor();
+  await page.waitForFunction(() => /^bold title/.test(document.querySelector('.chat-list a[aria-current="page"]').textContent));
+  const shown = async () => ({ side: await current.textContent(), head: await page.locator('#chat-title').textContent(),
+    marks: await page.locator('.chat-list strong, .chat-list a a, #chat-title strong').count() });
+  let s = await shown();
+  assert.match(s.side, /^bold title for my plans/);
+  assert.equal(s.head, 'bold title for my plans');
+  assert.equal(s.marks, 0, 'no Markdown turned into elements');
+  await check(page, 'chat-title');
+
+  // the same after a reload; and markup in a first message stays text
+  await page.reload();
+  await current.waitFor();
+  s = await shown();
+  assert.equal(s.head, 'bold title for my plans');
+  assert.doesNotMatch(s.side, /\*\*|\]\(/);
+  llm.next({ chunks: ['Ok.'] });
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.locator('#chat-title', { hasText: 'New chat' }).waitFor();
+  await page.getByLabel('Your message').fill('# <img src=x id=injected> and *this*');
+  await page.getByLabel('Your message').press('Enter');
+  await page.getByText('Reply complete.').waitFor();
+  await page.waitForFunction(() => document.querySelector('.chat-list a[aria-current="page"]').textContent.startsWith('<img'));
+  assert.equal(await page.locator('#injected').count(), 0);
+  assert.equal(await page.locator('#chat-title').textContent(), '<img src=x id=injected> and this');
+  await page.context().close();
+  assert.deepEqual(cspViolations, []);
+});
+
+test('a form shows every mistake at once; the server\'s mistakes beside their field', async () => {
+  const page = await newPage();
+  const taken = await register(app, `taken-${process.pid}@example.test`, 'Tak En');
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/auth/register')) posts.push(r.url()); });
+  await page.goto(`${app.url}/signup`);
+  await page.getByLabel('Email').fill('not-an-email');
+  await page.getByLabel('Password').fill('short');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('alert').filter({ hasText: '3 fields need fixing' }).waitFor();
+  // every bad field is marked, and names its own message
+  const marks = await page.evaluate(() => [...document.querySelectorAll('form [aria-invalid="true"]')].map((c) => ({
+    name: c.name, said: (c.getAttribute('aria-describedby') || '').split(' ').map((id) => document.getElementById(id)?.textContent).join(' | '),
+  })));
+  assert.deepEqual(marks.map((m) => m.name), ['name', 'email', 'password']);
+  assert.match(marks[0].said, /required/);
+  assert.match(marks[1].said, /email address/);
+  assert.match(marks[2].said, /At least 8 characters.*at least 8 characters/i);
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'name', 'the first bad field has the focus');
+  assert.equal(posts.length, 0, 'nothing was sent');
+  await check(page, 'signup-errors');
+
+  // fixing some leaves the rest marked
+  await page.getByLabel('Name').fill('New Comer');
+  await page.getByLabel('Password').fill('long enough now');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('alert').filter({ hasText: 'One field needs fixing' }).waitFor();
+  assert.equal(await page.locator('[aria-invalid="true"]').count(), 1);
+  assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.getByLabel('Name').getAttribute('aria-describedby'), null, 'a fixed field is described by nothing stale');
+
+  // the server's answer goes beside the field it names
+  await page.getByLabel('Email').fill(taken.email);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  const emailId = await page.getByLabel('Email').getAttribute('id');
+  await page.locator(`#${emailId}-error`).waitFor();
+  assert.equal(posts.length, 1);
+  assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+  assert.match(await page.getByLabel('Email').getAttribute('aria-describedby'), new RegExp(`${emailId}-error`));
+  await page.context().close();
+  assert.deepEqual(cspViolations, []);
+});
+
+test('an admin invites someone from the console; they set a password from the mailed link and sign in', async () => {
+  const page = await newPage();
+  const admin = await register(app, `inviter-${process.pid}@example.test`, 'In Viter');
+  assert.equal(sqlite(path.join(app.dataDir, 'app.db'), `UPDATE users SET role = 'admin' WHERE id = '${admin.id}'`).code, 0);
+  await signIn(page, app, admin);
+  await page.getByRole('link', { name: 'Admin' }).click();
+  const form = page.locator('form', { has: page.getByRole('button', { name: 'Send invitation' }) });
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await form.getByRole('alert').filter({ hasText: '2 fields need fixing' }).waitFor();
+  assert.equal(await form.locator('[aria-invalid="true"]').count(), 2);
+
+  const email = `ivy-${process.pid}@example.test`;
+  await form.getByLabel('Name').fill('Ivy Invited');
+  await form.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await page.getByText(`Invitation sent to ${email}.`).waitFor();
+  await page.getByRole('cell', { name: email }).first().waitFor(); // in the people list, and in the outbox
+  await check(page, 'admin-invite');
+  // inviting the same address again: the server's conflict beside the email field
+  await form.getByLabel('Name').fill('Ivy Again');
+  await form.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await form.locator('.field-error', { hasText: 'exists' }).waitFor();
+  assert.equal(await form.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+  await page.context().close();
+
+  const mail = await smtp.waitFor((m) => m.headers.to === email);
+  const link = /https?:\/\/\S+\/reset-password\?token=[A-Za-z0-9_-]+/.exec(mail.body)[0];
+  const ivy = await newPage();
+  await ivy.goto(link);
+  await ivy.getByLabel('New password').fill('ivy password');
+  await ivy.getByRole('button', { name: 'Set the password' }).click();
+  await ivy.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await signIn(ivy, app, { email, password: 'ivy password' });
+  await ivy.context().close();
+  assert.deepEqual(cspViolations, []);
 });

@@ -1,7 +1,8 @@
 // The session and every call to the API. The access token lives only in memory; the
 // refresh token in localStorage, so a reload keeps the session. Refreshing is done one at a
 // time, across tabs too (Web Locks): a refresh token works once, and two tabs using the same
-// one would look like theft and end the session.
+// one would look like theft and end the session. Must never send a token it does not have
+// (no "Bearer null") nor keep a media object URL alive past the session's end.
 const KEY = 'app.refresh';
 let access = null;
 let me = null;
@@ -20,7 +21,6 @@ export class ApiError extends Error {
 
 export const user = () => me;
 export const signedIn = () => Boolean(localStorage.getItem(KEY));
-export const accessToken = () => access;
 export function onSession(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 function emit(why) { for (const fn of listeners) fn(me, why); }
 
@@ -35,7 +35,15 @@ export function endSession(why = 'signout') {
   access = null;
   me = null;
   localStorage.removeItem(KEY);
+  revokeMedia();
   if (had) emit(why);
+}
+
+// Signs this tab out, and its refresh token on the server (if the server can be reached).
+export async function signOut(why = 'signout') {
+  const token = localStorage.getItem(KEY);
+  try { if (token) await api('/auth/logout', { method: 'POST', body: { refresh_token: token } }); } catch { /* signed out anyway */ }
+  endSession(why);
 }
 
 async function doRefresh() {
@@ -66,23 +74,37 @@ export function refresh() {
   return inflight;
 }
 
-// JSON in, JSON out. Refreshes an expired access token once and retries.
-export async function api(path, { method = 'GET', body, signal, headers = {} } = {}) {
+// The one place a request gets its token: send(headers) makes the request with the given
+// Authorization header (none without a token) and resolves to anything with a status. A
+// missing or expired access token is refreshed once and the request sent again; a 401 after
+// that ends the session.
+async function authed(send) {
   if (!access && signedIn()) await refresh();
-  const send = () => fetch(`/api/v1${path}`, {
-    method, signal,
-    headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...(access ? { Authorization: `Bearer ${access}` } : {}), ...headers },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  let r = await send();
-  if (r.status === 401 && signedIn() && await refresh()) r = await send();
+  const auth = () => (access ? { Authorization: `Bearer ${access}` } : {});
+  let r = await send(auth());
+  if (r.status === 401 && signedIn() && await refresh()) r = await send(auth());
   if (r.status === 401 && signedIn()) endSession('expired');
+  return r;
+}
+
+async function failure(r) {
+  let json = null;
+  try { json = JSON.parse(await r.text()); } catch { json = null; }
+  return new ApiError(r.status, json);
+}
+
+// JSON in, JSON out (as: 'blob' gives the body as a Blob, for downloads).
+export async function api(path, { method = 'GET', body, signal, headers = {}, as = 'json' } = {}) {
+  const r = await authed((auth) => fetch(`/api/v1${path}`, {
+    method, signal,
+    headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...auth, ...headers },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  }));
+  if (!r.ok) throw await failure(r);
+  if (as === 'blob') return r.blob();
   if (r.status === 204) return null;
   const text = await r.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  if (!r.ok) throw new ApiError(r.status, json);
-  return json;
+  try { return text ? JSON.parse(text) : null; } catch { return null; }
 }
 
 // The signed-in user, loaded once per session.
@@ -98,24 +120,33 @@ export async function loadMe() {
 export function updateMe(u) { me = u; emit('profile'); }
 
 // A media file as an object URL (private media needs the token, which <img> cannot send).
-const blobs = new Map();
-export async function mediaUrl(url) {
-  if (blobs.has(url)) return blobs.get(url);
-  if (!access && signedIn()) await refresh();
-  const r = await fetch(url, { headers: access ? { Authorization: `Bearer ${access}` } : {} });
-  if (!r.ok) throw new ApiError(r.status, null);
-  const u = URL.createObjectURL(await r.blob());
-  blobs.set(url, u);
-  return u;
+// Each is fetched once per session and revoked when the session ends, so neither the bytes
+// nor a URL to them outlive a sign-out.
+const blobs = new Map(); // media URL → promise of its object URL
+export function mediaUrl(url) {
+  let p = blobs.get(url);
+  if (!p) {
+    p = authed((auth) => fetch(url, { headers: auth })).then(async (r) => {
+      if (!r.ok) throw new ApiError(r.status, null);
+      return URL.createObjectURL(await r.blob());
+    });
+    blobs.set(url, p);
+    p.catch(() => { if (blobs.get(url) === p) blobs.delete(url); });
+  }
+  return p;
+}
+
+function revokeMedia() {
+  for (const p of blobs.values()) p.then((u) => URL.revokeObjectURL(u), () => {}); // in flight: once it lands
+  blobs.clear();
 }
 
 // Multipart upload with progress (fetch cannot report upload progress).
 export async function upload(file, visibility, onProgress) {
-  if (!access && signedIn()) await refresh();
-  const once = () => new Promise((resolve, reject) => {
+  const r = await authed((auth) => new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open('POST', '/api/v1/media');
-    if (access) x.setRequestHeader('Authorization', `Bearer ${access}`);
+    for (const [k, v] of Object.entries(auth)) x.setRequestHeader(k, v);
     x.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total); };
     x.onload = () => {
       let json = null;
@@ -127,29 +158,18 @@ export async function upload(file, visibility, onProgress) {
     form.append('visibility', visibility);
     form.append('file', file, file.name);
     x.send(form);
-  });
-  let r = await once();
-  if (r.status === 401 && await refresh()) r = await once();
-  if (r.status === 401) endSession('expired');
+  }));
   if (r.status !== 201) throw new ApiError(r.status, r.json);
   return r.json;
 }
 
 // POST with Accept: text/event-stream; calls onEvent(name, data) per event as it arrives.
 export async function stream(path, body, onEvent, signal) {
-  if (!access && signedIn()) await refresh();
-  const send = () => fetch(`/api/v1${path}`, {
+  const r = await authed((auth) => fetch(`/api/v1${path}`, {
     method: 'POST', signal, body: JSON.stringify(body),
-    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', Authorization: `Bearer ${access}` },
-  });
-  let r = await send();
-  if (r.status === 401 && await refresh()) r = await send();
-  if (r.status === 401) endSession('expired');
-  if (!r.ok) {
-    let json = null;
-    try { json = await r.json(); } catch { json = null; }
-    throw new ApiError(r.status, json);
-  }
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', ...auth },
+  }));
+  if (!r.ok) throw await failure(r);
   const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
   let pending = '';
   for (;;) {

@@ -1,6 +1,6 @@
 // The web app: a router over history paths (mailed links such as /verify-email?token=…
 // land here too), the navigation, and the session's comings and goings.
-import { endSession, loadMe, onSession, signedIn, user, api } from './api.js';
+import { endSession, loadMe, onSession, signOut, signedIn, user } from './api.js';
 import { clear, h, toast } from './dom.js';
 import * as auth from './views/auth.js';
 import * as home from './views/home.js';
@@ -9,6 +9,9 @@ import * as gallery from './views/gallery.js';
 import * as chats from './views/chats.js';
 import * as copilot from './views/copilot.js';
 import * as admin from './views/admin.js';
+import * as contacts from './views/contacts.js';
+import * as people from './views/people.js';
+import * as account from './views/account.js';
 
 const routes = [
   ['/', home.render, 'public'],
@@ -19,6 +22,9 @@ const routes = [
   ['/reset-password', auth.reset, 'public'],
   ['/verify-email', auth.verify, 'public'],
   ['/profile', profile.render, 'user'],
+  ['/account', account.render, 'user'],
+  ['/contacts', contacts.render, 'user'],
+  ['/users/:id', people.render, 'user'],
   ['/gallery', gallery.render, 'user'],
   ['/chats', chats.render, 'user'],
   ['/chats/:id', chats.render, 'user'],
@@ -88,25 +94,24 @@ function nav() {
   clear(ul);
   const u = user();
   if (signedIn()) {
-    ul.append(link('/chats', 'Chats'), link('/copilot', 'Copilot'), link('/gallery', 'Gallery'), link('/profile', 'Profile'));
+    ul.append(link('/chats', 'Chats'), link('/copilot', 'Copilot'), link('/gallery', 'Gallery'), link('/contacts', 'Contacts'),
+      link('/profile', 'Profile'), link('/account', 'Account'));
     if (u && u.role === 'admin') ul.append(link('/admin', 'Admin'));
-    ul.append(h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: signout }, 'Sign out')));
+    ul.append(h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => signOut() }, 'Sign out')));
   } else {
     ul.append(link('/signin', 'Sign in'), link('/signup', 'Sign up'), link('/docs', 'API reference'));
   }
 }
 
-async function signout() {
-  const token = localStorage.getItem('app.refresh');
-  try { if (token) await api('/auth/logout', { method: 'POST', body: { refresh_token: token } }); } catch { /* signed out anyway */ }
-  endSession('signout');
-}
-
-onSession((u, why) => {
-  if (why === 'signout' || why === 'expired') {
-    if (why === 'expired') toast('Your session ended. Please sign in again.');
-    go(why === 'expired' ? `/signin?next=${encodeURIComponent(location.pathname)}` : '/', { replace: true });
-  } else {
+// Why a session ends, and where the tab goes then: signed out or deleted, to the landing
+// page; ended by the server, to sign in again and come back. Any other reason (a view that
+// signs out to have the person sign in again) leaves the going to the view.
+onSession((_, why) => {
+  const back = `?next=${encodeURIComponent(location.pathname)}`;
+  if (why === 'signout') go('/', { replace: true });
+  else if (why === 'deleted') { toast('Your account is deleted. Goodbye.'); go('/', { replace: true }); }
+  else if (why === 'expired') { toast('Your session ended. Please sign in again.'); go(`/signin${back}`, { replace: true }); }
+  else {
     nav();
   }
 });

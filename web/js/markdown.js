@@ -1,7 +1,8 @@
 // A small, safe Markdown renderer for model replies: it builds DOM nodes and sets only
 // text, so nothing in a reply can become HTML. Supports paragraphs, # headings, - and 1.
 // lists, ``` code blocks, `code`, **bold**, *italic* and [links](https://…) (http and https
-// only, opened without a referrer).
+// only, opened without a referrer). plain() turns Markdown into one line of plain text, for
+// titles.
 import { h } from './dom.js';
 
 const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+\*\*)|(\*[^*\n]+\*)|(\[[^\]\n]+\]\((https?:\/\/[^\s)]+)\))/;
@@ -68,4 +69,20 @@ export function markdown(text) {
   }
   flush();
   return root;
+}
+
+// Markdown to one line of plain text, for places such as chat titles that show text only:
+// the markup goes (heading, quote and list marks, emphasis, code ticks, link targets), the
+// words stay. A title is cut at a length, so an emphasis left unclosed loses its marks too.
+export function plain(text) {
+  return String(text)
+    .replace(/!?\[([^\]\n]*)\]\([^)\n]*\)/g, '$1')
+    .replace(/^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)/gm, '')
+    .replace(/(\*\*|__|~~)(?=\S)(.*?\S)\1/g, '$2')
+    .replace(/\*(?=\S)(.*?\S)\*/g, '$1')
+    .replace(/(^|\W)_(?=\S)(.*?\S)_(?!\w)/g, '$1$2')
+    .replace(/`+([^`]*)`+/g, '$1')
+    .replace(/\*\*+|__+|~~+|`+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

@@ -1,4 +1,5 @@
-// The admin area: people (search, role, disable) and the mail outbox.
+// The admin area: people (search, role, disable, invite) and the mail outbox. An invitation
+// mails a set-password link; no password ever passes through this page.
 import { api } from '../api.js';
 import { busy, clear, empty, field, h, toast, values, when } from '../dom.js';
 
@@ -36,20 +37,39 @@ export async function render(main) {
   };
   search.addEventListener('submit', (e) => { e.preventDefault(); busy(search, load); });
 
+  const invite = h('form', { class: 'inline-form', novalidate: true },
+    field('Name', { name: 'name', autocomplete: 'off', required: true, maxlength: 100 }),
+    field('Email', { name: 'email', type: 'email', autocomplete: 'off', required: true, maxlength: 254 }),
+    h('button', { class: 'button', type: 'submit' }, 'Send invitation'));
+  invite.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(invite, async () => {
+      const u = await api('/auth/invite', { method: 'POST', body: values(invite) });
+      invite.reset();
+      toast(`Invitation sent to ${u.email}.`);
+      await Promise.all([load(), loadOutbox()]);
+    });
+  });
+
   const outbox = h('tbody');
-  const out = await api('/admin/outbox?limit=50');
-  for (const m of out.items) {
-    outbox.append(h('tr', {}, h('td', {}, m.channel), h('td', {}, m.recipient), h('td', {}, m.subject || ''),
-      h('td', {}, m.state), h('td', {}, String(m.attempts)), h('td', {}, when(m.created_at))));
-  }
-  if (!out.items.length) outbox.append(h('tr', {}, h('td', { colspan: 6 }, empty('The outbox is empty.'))));
+  const loadOutbox = async () => {
+    const out = await api('/admin/outbox?limit=50');
+    clear(outbox);
+    for (const m of out.items) {
+      outbox.append(h('tr', {}, h('td', {}, m.channel), h('td', {}, m.recipient), h('td', {}, m.subject || ''),
+        h('td', {}, m.state), h('td', {}, String(m.attempts)), h('td', {}, when(m.created_at))));
+    }
+    if (!out.items.length) outbox.append(h('tr', {}, h('td', { colspan: 6 }, empty('The outbox is empty.'))));
+  };
 
   main.append(h('h1', {}, 'Admin'),
+    h('section', { class: 'panel', 'aria-labelledby': 'invite-title' }, h('h2', { id: 'invite-title' }, 'Invite someone'),
+      h('p', { class: 'small muted' }, 'They get an email with a link to choose their password.'), invite),
     h('section', { 'aria-labelledby': 'people' }, h('h2', { id: 'people' }, 'People'), search,
       h('div', { class: 'scroll' }, h('table', { class: 'table' },
         h('thead', {}, h('tr', {}, ['Name', 'Email or phone', 'Role', 'State', 'Joined'].map((t) => h('th', { scope: 'col' }, t)))), body))),
     h('section', { 'aria-labelledby': 'outbox' }, h('h2', { id: 'outbox' }, 'Mail outbox'),
       h('div', { class: 'scroll' }, h('table', { class: 'table' },
         h('thead', {}, h('tr', {}, ['Channel', 'To', 'Subject', 'State', 'Attempts', 'Queued'].map((t) => h('th', { scope: 'col' }, t)))), outbox))));
-  await load();
+  await Promise.all([load(), loadOutbox()]);
 }

@@ -1,7 +1,7 @@
 // Signing up and in (email and password, or a code by SMS), and the pages the mailed links
 // open: verify the address, set a new password.
-import { api, setSession } from '../api.js';
-import { busy, field, h, toast, values } from '../dom.js';
+import { api, setSession, signedIn } from '../api.js';
+import { PHONE, busy, field, h, toast, values } from '../dom.js';
 
 function page(main, title, intro, form, ...after) {
   main.append(h('section', { class: 'narrow' }, h('h1', {}, title), intro ? h('p', { class: 'lead' }, intro) : null, form, ...after));
@@ -53,11 +53,12 @@ export function signup(main, { go }) {
 
 export function phone(main, { query, go }) {
   const ask = h('form', { class: 'stack', novalidate: true },
-    field('Phone number', { name: 'phone', type: 'tel', autocomplete: 'tel', required: true, placeholder: '+5491122334455' },
+    field('Phone number', { ...PHONE, name: 'phone', autocomplete: 'tel', required: true, placeholder: '+5491122334455' },
       'In international form, with the country code.'),
     h('button', { class: 'button', type: 'submit' }, 'Send me a code'));
   const check = h('form', { class: 'stack', novalidate: true, hidden: true },
-    field('The 6-digit code', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: 6 }),
+    field('The 6-digit code', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: 6,
+      pattern: '[0-9]{6}', 'data-message': 'The code is 6 digits.' }),
     h('button', { class: 'button', type: 'submit' }, 'Sign in'));
   const note = h('p', { class: 'muted', role: 'status' });
   let number = '';
@@ -120,7 +121,7 @@ export async function verify(main) {
   try {
     await api('/auth/verify-email', { method: 'POST', body: { token } });
     status.textContent = 'Your email address is confirmed. ';
-    status.append(h('a', { href: localStorage.getItem('app.refresh') ? '/profile' : '/signin' }, 'Continue'));
+    status.append(h('a', { href: signedIn() ? '/profile' : '/signin' }, 'Continue'));
   } catch (e) {
     status.textContent = `This link does not work any more (${e.message}). `;
     status.append(h('a', { href: '/profile' }, 'Ask for a new one from your profile'));

@@ -1,8 +1,11 @@
 // Chats with the assistant: a list, and one chat whose replies appear word by word as they
-// stream; Stop cancels a reply (what came is kept). Replies are rendered as safe Markdown.
+// stream; Stop cancels a reply (what came is kept). Replies are rendered as safe Markdown;
+// titles (named by the server after a chat's first message) only ever as plain text.
 import { api, stream } from '../api.js';
-import { busy, clear, empty, field, h, loading, toast, values, when } from '../dom.js';
-import { markdown } from '../markdown.js';
+import { busy, clear, empty, field, h, loading, toast, validate, values, when } from '../dom.js';
+import { markdown, plain } from '../markdown.js';
+
+const titleText = (c) => plain(c.title || '') || 'New chat';
 
 function bubble(m) {
   const body = h('div', { class: 'text' });
@@ -24,19 +27,24 @@ export async function render(main, { params, go }) {
   const pane = h('section', { class: 'chat-pane', 'aria-label': 'Conversation' });
   main.append(h('h1', { class: 'sr-only-sm' }, 'Chats'), h('div', { class: 'chat' }, side, pane));
 
-  const chats = await api('/chats?limit=100');
-  for (const c of chats.items) {
-    list.append(h('li', {}, h('a', { href: `/chats/${c.id}`, 'aria-current': c.id === params.id ? 'page' : undefined },
-      c.title || 'New chat', h('span', { class: 'small muted' }, when(c.updated_at)))));
-  }
-  if (!chats.items.length) list.append(h('li', {}, empty('No chats yet.')));
+  // Read again after each reply: the first one names the chat and every one reorders the list.
+  const drawList = async () => {
+    const chats = await api('/chats?limit=100');
+    clear(list);
+    for (const c of chats.items) {
+      list.append(h('li', {}, h('a', { href: `/chats/${c.id}`, 'aria-current': c.id === params.id ? 'page' : undefined },
+        titleText(c), h('span', { class: 'small muted' }, when(c.updated_at)))));
+    }
+    if (!chats.items.length) list.append(h('li', {}, empty('No chats yet.')));
+  };
+  await drawList();
   if (!params.id) {
     pane.append(empty('Choose a chat, or start a new one.'));
     return null;
   }
 
   const chat = await api(`/chats/${params.id}`);
-  const title = h('h2', { id: 'chat-title' }, chat.title || 'New chat');
+  const title = h('h2', { id: 'chat-title' }, titleText(chat));
   const log = h('ol', { class: 'messages', 'aria-labelledby': 'chat-title' });
   const live = h('p', { class: 'sr-only', role: 'status', 'aria-live': 'polite' });
   const input = h('textarea', { id: 'composer', name: 'content', rows: 3, required: true, maxlength: 32000,
@@ -59,8 +67,10 @@ export async function render(main, { params, go }) {
     e.preventDefault();
     busy(rename, async () => {
       const c = await api(`/chats/${chat.id}`, { method: 'PUT', body: { title: values(rename).title } });
-      title.textContent = c.title || 'New chat';
+      chat.title = c.title;
+      title.textContent = titleText(c);
       rename.hidden = true;
+      await drawList();
     });
   });
   pane.append(h('div', { class: 'chat-head' }, title, tools), rename, log, live, composer);
@@ -75,7 +85,7 @@ export async function render(main, { params, go }) {
   composer.addEventListener('submit', (e) => {
     e.preventDefault();
     const content = input.value.trim();
-    if (!content || controller) return;
+    if (!content || controller || !validate(composer)) return;
     const hint = log.querySelector('.hint-item');
     if (hint) hint.remove();
     log.append(bubble({ role: 'user', content }));
@@ -84,13 +94,13 @@ export async function render(main, { params, go }) {
     text.classList.add('streaming');
     reply.setAttribute('aria-busy', 'true');
     log.append(reply);
-    input.value = '';
     controller = new AbortController();
     send.disabled = true;
     stop.hidden = false;
     let whole = '';
     let ended = 'stopped';
     busy(composer, async () => {
+      input.value = ''; // not before: busy() checks the form first
       try {
         await stream(`/chats/${chat.id}/messages`, { content }, (name, data) => {
           if (name === 'delta') {
@@ -116,7 +126,12 @@ export async function render(main, { params, go }) {
         send.disabled = false;
         stop.hidden = true;
         input.focus();
-        if (!chat.title) api(`/chats/${chat.id}`).then((c) => { chat.title = c.title; title.textContent = c.title || 'New chat'; }).catch(() => {});
+        api(`/chats/${chat.id}`).then((c) => {
+          chat.title = c.title;
+          title.textContent = titleText(c);
+          if (rename.hidden) rename.querySelector('input').value = c.title;
+          return drawList();
+        }).catch(() => {});
       }
     });
   });

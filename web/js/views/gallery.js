@@ -1,8 +1,9 @@
-// My gallery: upload with progress, a grid of pictures and files, delete.
+// My gallery: upload with progress, a grid of pictures and files, delete. tile() also
+// shows other people's items (without the delete button).
 import { api, mediaUrl, upload } from '../api.js';
 import { busy, clear, empty, field, h, loading, toast, values } from '../dom.js';
 
-function tile(item, onDelete) {
+export function tile(item, onDelete) {
   const m = item.media;
   const visual = m.content_type.startsWith('image/') && m.content_type !== 'image/svg+xml'
     ? h('img', { alt: item.caption || m.name || 'Picture', loading: 'lazy' })
@@ -11,8 +12,8 @@ function tile(item, onDelete) {
   return h('li', { class: 'tile' },
     h('figure', {}, visual, h('figcaption', {}, item.caption || m.name || 'Untitled',
       h('span', { class: 'chip' }, m.visibility))),
-    h('button', { type: 'button', class: 'button secondary small', 'aria-label': `Delete ${item.caption || m.name || 'this item'}`,
-      onclick: () => onDelete(item) }, 'Delete'));
+    onDelete ? h('button', { type: 'button', class: 'button secondary small', 'aria-label': `Delete ${item.caption || m.name || 'this item'}`,
+      onclick: () => onDelete(item) }, 'Delete') : null);
 }
 
 export async function render(main) {
@@ -42,7 +43,6 @@ export async function render(main) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const f = file.files[0];
-    if (!f) return busy(form, async () => { throw Object.assign(new Error('Choose a file first.'), { field: 'file' }); });
     const v = values(form);
     return busy(form, async () => {
       progress.hidden = false;

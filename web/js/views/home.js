@@ -1,8 +1,9 @@
 // Home for visitors: what this is, the way in, and the server's health.
+import { signedIn } from '../api.js';
 import { h } from '../dom.js';
 
 export async function render(main, { go }) {
-  if (localStorage.getItem('app.refresh')) return go('/chats', { replace: true });
+  if (signedIn()) return go('/chats', { replace: true });
   const status = h('p', { class: 'state', id: 'health', 'data-state': 'warn' }, 'Checking the server…');
   main.append(
     h('section', { class: 'hero' },
