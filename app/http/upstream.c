@@ -622,6 +622,9 @@ static int setup(struct upstream_call *c)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)c);
 	curl_easy_setopt(e, CURLOPT_URL, rq->url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* a call cancelled during its DNS lookup must not wait for getaddrinfo(): the resolver
+	 * thread is left to finish and clean up after itself */
+	curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
 	if (rq->user) {
