@@ -1,21 +1,26 @@
-/* copilot/upstream.c: the RAG service and the portfolio optimiser, through libcurl with a
- * connect timeout and a total one (COPILOT_TIMEOUT_MS). Their answers are data: the RAG
- * reply is kept as text, the allocation is checked before it is kept. Must never put an
- * upstream body into an error message or a log line. */
-#include <curl/curl.h>
+/* copilot/upstream.c: the RAG service and the portfolio optimiser, through the upstream
+ * client (http/upstream.h): a connect timeout, COPILOT_TIMEOUT_MS for the whole call, a retry
+ * before the first byte, and a circuit breaker for each ("rag", "optimizer"). Their answers
+ * are data: the RAG reply is kept as text, the allocation is checked before it is kept. Must
+ * never put an upstream body into an error message or a log line. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "copilot/internal.h"
 #include "core/config.h"
+#include "http/upstream.h"
 
-#define ANSWER_MAX (1024 * 1024)
+#define ANSWER_MAX         (1024 * 1024)
+#define CONNECT_TIMEOUT_MS 5000
+#define RETRIES            1
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-	return buf_add(ud, p, size * n) ? 0 : size * n; /* 0 stops an answer over the limit */
-}
+/* COPILOT_BREAKER_FAILURES failed calls in a row open one for COPILOT_BREAKER_OPEN_MS. */
+static struct upstream rag = UPSTREAM_DEFINE(
+    "rag", "the advice service", "COPILOT_BREAKER_FAILURES", "COPILOT_BREAKER_OPEN_MS", 0, 0);
+static struct upstream optimizer =
+    UPSTREAM_DEFINE("optimizer", "the portfolio optimizer", "COPILOT_BREAKER_FAILURES",
+                    "COPILOT_BREAKER_OPEN_MS", 0, 0);
 
 static void fail(struct failure *f, enum http_err code, const char *message)
 {
@@ -23,53 +28,26 @@ static void fail(struct failure *f, enum http_err code, const char *message)
 	snprintf(f->message, sizeof f->message, "%s", message);
 }
 
-/* One request: a POST of body (JSON) or a GET when body is NULL. 0 with the status, the
- * answer and its content type, or ERR_IO with f filled in. */
-static int call(const char *url, const char *body, struct buf *answer, long *status, char *ctype, size_t ctcap,
-                struct failure *f)
+/* One call: a POST of body (JSON) or a GET when body is NULL. 0 for a 2xx answer (in res);
+ * ERR_IO otherwise, res saying why. Both questions change nothing upstream, so either may
+ * be sent twice. */
+static int call(struct upstream *up, const char *url, const struct buf *body,
+                struct upstream_res *res)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = body ? curl_slist_append(NULL, "Content-Type: application/json") : NULL;
-	if (!c || (body && !h)) {
-		curl_easy_cleanup(c);
-		fail(f, E_UNAVAILABLE, "out of memory for the outside call");
-		return ERR_IO;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)config_int("COPILOT_TIMEOUT_MS"));
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	CURLcode cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	char *type = NULL;
-	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
-	snprintf(ctype, ctcap, "%s", type ? type : "");
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
-	if (cc == CURLE_OPERATION_TIMEDOUT && *status) {
-		fail(f, E_UPSTREAM_TIMEOUT, "the service did not finish answering in time");
-		return ERR_IO;
-	}
-	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		fail(f, E_UPSTREAM_TIMEOUT, "the service did not answer in time");
-		return ERR_IO;
-	}
-	if (cc == CURLE_WRITE_ERROR) {
-		fail(f, E_UPSTREAM_MALFORMED, "the service's answer is too large");
-		return ERR_IO;
-	}
-	if (cc != CURLE_OK) {
-		fail(f, E_UPSTREAM_UNAVAILABLE, "the service cannot be reached");
-		return ERR_IO;
-	}
-	return 0;
+	static const char *const json[] = {"Content-Type: application/json", NULL};
+	struct upstream_req rq = {
+	    .up = up,
+	    .url = url,
+	    .headers = body ? json : NULL,
+	    .body = body ? buf_str(body) : NULL,
+	    .body_len = body ? body->len : 0,
+	    .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+	    .timeout_ms = (long)config_int("COPILOT_TIMEOUT_MS"),
+	    .retries = RETRIES,
+	    .idempotent = true,
+	    .body_max = ANSWER_MAX,
+	};
+	return upstream_perform(&rq, res);
 }
 
 /* The answer of a RAG reply: a JSON string, or an object's output/response/answer/text/
@@ -102,7 +80,7 @@ static int answer_text(const struct buf *body, const char *ctype, struct buf *ou
 int rag_ask(const char *profile_json, const struct llm_msg *hist, size_t n, const char *input, struct buf *out,
             struct failure *f)
 {
-	struct buf body = BUF_INIT(16 * 1024 * 1024), answer = BUF_INIT(ANSWER_MAX);
+	struct buf body = BUF_INIT(16 * 1024 * 1024);
 	struct jw w;
 	jw_init(&w, &body);
 	jw_obj(&w);
@@ -119,26 +97,29 @@ int rag_ask(const char *profile_json, const struct llm_msg *hist, size_t n, cons
 	jw_arr_end(&w);
 	jw_kstr(&w, "input", input);
 	jw_obj_end(&w);
-	char url[2048], ctype[128];
-	const char *base = config_str("RAG_URL");
-	size_t blen = strlen(base);
-	while (blen && base[blen - 1] == '/')
-		blen--;
-	snprintf(url, sizeof url, "%.*s/api/chat", (int)blen, base);
-	long status = 0;
-	int rc = jw_finish(&w) ? ERR_NOMEM : call(url, buf_str(&body), &answer, &status, ctype, sizeof ctype, f);
-	if (rc == ERR_NOMEM)
+	struct buf url = BUF_INIT(4096);
+	struct upstream_res res = {0};
+	int rc =
+	    jw_finish(&w) || upstream_url(&url, config_str("RAG_URL"), "/api/chat") ? ERR_NOMEM : 0;
+	if (rc) {
 		fail(f, E_UNAVAILABLE, "out of memory for the outside call");
-	if (!rc && status != 200) {
-		fail(f, status == 429 || status == 503 ? E_UPSTREAM_UNAVAILABLE : E_UPSTREAM_ERROR, "the advice service answered with an error");
+	} else if (call(&rag, buf_str(&url), &body, &res) != 0) {
+		fail(f, res.code, res.message);
 		rc = ERR_IO;
+	} else {
+		char ctype[128];
+		size_t tlen = 0;
+		const char *t = upstream_header(&res, "Content-Type", &tlen);
+		snprintf(ctype, sizeof ctype, "%.*s", t ? (int)tlen : 0, t ? t : "");
+		if (answer_text(&res.body, ctype, out) != 0) {
+			fail(f, E_UPSTREAM_MALFORMED,
+			     "the advice service's answer has no text in it");
+			rc = ERR_IO;
+		}
 	}
-	if (!rc && answer_text(&answer, ctype, out) != 0) {
-		fail(f, E_UPSTREAM_MALFORMED, "the advice service's answer has no text in it");
-		rc = ERR_IO;
-	}
+	upstream_res_free(&res);
+	buf_free(&url);
 	buf_free(&body);
-	buf_free(&answer);
 	return rc;
 }
 
@@ -216,19 +197,22 @@ int portfolio_for(const char *risk_profile, struct buf *out)
 			b = &builtins[i];
 	const char *base = config_str("PORTFOLIO_URL");
 	if (*base) {
-		char url[2048], ctype[128];
-		size_t blen = strlen(base);
-		while (blen && base[blen - 1] == '/')
-			blen--;
-		snprintf(url, sizeof url, "%.*s/portfolio/generate/%s", (int)blen, base, b->profile);
-		struct buf answer = BUF_INIT(ANSWER_MAX);
-		struct failure f;
-		long status = 0;
-		int rc = call(url, NULL, &answer, &status, ctype, sizeof ctype, &f);
-		if (!rc && status == 200)
-			rc = optimiser_answer(&answer, b->profile, out);
-		buf_free(&answer);
-		if (!rc && status == 200)
+		struct buf url = BUF_INIT(4096);
+		struct upstream_res res;
+		int rc =
+		    upstream_url(&url, base, "/portfolio/generate/") || buf_adds(&url, b->profile)
+		        ? ERR_NOMEM
+		        : 0;
+		if (!rc) {
+			rc = call(&optimizer, buf_str(&url), NULL, &res);
+			if (!rc)
+				rc = res.status == 200
+				         ? optimiser_answer(&res.body, b->profile, out)
+				         : ERR_INVAL;
+			upstream_res_free(&res);
+		}
+		buf_free(&url);
+		if (!rc)
 			return 0;
 		buf_reset(out); /* the optimiser failed: the built-in allocation stands in, labelled */
 		return write_portfolio(out, b->profile, "builtin (the optimizer did not answer)", b->assets, b->weights, 4);

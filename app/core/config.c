@@ -63,6 +63,8 @@ static struct setting settings[] = {
 	{"RAG_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"PORTFOLIO_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"COPILOT_TIMEOUT_MS", K_INT, "30000", 100, 600000, NULL, NULL, NULL},
+	{"COPILOT_BREAKER_FAILURES", K_INT, "5", 1, 1000, NULL, NULL, NULL},
+	{"COPILOT_BREAKER_OPEN_MS", K_INT, "30000", 0, 3600000, NULL, NULL, NULL},
 	/* rate limits: COUNT/UNIT[:BURST] (UNIT s, min, h or d; BURST defaults to COUNT), or off */
 	{"RATE_LOGIN_IP", K_RATE, "30/min", 0, 0, NULL, NULL, NULL},
 	{"RATE_LOGIN_ACCOUNT", K_RATE, "1/min:10", 0, 0, NULL, NULL, NULL},

@@ -1,38 +1,28 @@
-/* mail/send.c: SMTP and SMS through libcurl. Must never put a secret in an error message
- * (curl's messages name hosts, not bodies) and never wait without a timeout. */
+/* mail/send.c: SMTP and SMS through the upstream client (http/upstream.h), each call bounded
+ * by timeouts and behind its own breaker ("smtp", "sms"); the outbox retries, so these calls
+ * do not. Must never put a secret into an error message: the reasons kept are libcurl's static
+ * texts, reply codes and the client's messages, which name no host, body or credential. */
 #include "mail/send.h"
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/config.h"
 #include "core/crypto.h"
+#include "http/upstream.h"
 
 #define CONNECT_TIMEOUT_MS 10000L
 #define TOTAL_TIMEOUT_MS 60000L
 
-struct upload {
-	const char *p;
-	size_t left;
-};
+/* Five failed deliveries in a row rest the server for 30 s; the outbox retries later anyway. */
+static struct upstream smtp = UPSTREAM_DEFINE("smtp", "the mail server", NULL, NULL, 5, 30000);
+static struct upstream sms = UPSTREAM_DEFINE("sms", "the SMS provider", NULL, NULL, 5, 30000);
 
-static size_t read_cb(char *dst, size_t size, size_t n, void *arg)
+/* The reason a call failed, for the outbox row and the log. */
+static const char *reason(const struct upstream_res *res)
 {
-	struct upload *u = arg;
-	size_t want = size * n, take = u->left < want ? u->left : want;
-	memcpy(dst, u->p, take);
-	u->p += take;
-	u->left -= take;
-	return take;
-}
-
-static size_t discard_cb(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * n;
+	return res->detail && *res->detail ? res->detail : res->message;
 }
 
 /* A header value, RFC 2047-encoded when it is not plain ASCII. */
@@ -81,45 +71,32 @@ static int envelope(struct buf *out, const char *addr)
 int send_email(const char *id, const char *to, const char *subject, const char *body, struct buf *err)
 {
 	struct buf msg = BUF_INIT(2 << 20), from = BUF_INIT(1024), rcpt = BUF_INIT(1024);
-	struct curl_slist *rcpts = NULL;
-	CURL *c = curl_easy_init();
 	int rc = ERR_IO;
-	if (!c || compose(&msg, id, to, subject, body) || envelope(&from, config_str("SMTP_FROM")) ||
-	    envelope(&rcpt, to) || !(rcpts = curl_slist_append(NULL, buf_str(&rcpt)))) {
+	if (compose(&msg, id, to, subject, body) || envelope(&from, config_str("SMTP_FROM")) ||
+	    envelope(&rcpt, to)) {
 		buf_note(err, "cannot prepare the message");
 		goto out;
 	}
-	struct upload up = {msg.ptr, msg.len};
-	const char *url = config_str("SMTP_URL");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, buf_str(&from));
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(c, CURLOPT_READDATA, &up);
-	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msg.len);
-	/* smtp:// upgrades with STARTTLS when the server offers it; smtps:// is TLS from the start */
-	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
-	if (*config_str("SMTP_USER")) {
-		curl_easy_setopt(c, CURLOPT_USERNAME, config_str("SMTP_USER"));
-		curl_easy_setopt(c, CURLOPT_PASSWORD, config_str("SMTP_PASS"));
-	}
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	CURLcode res = curl_easy_perform(c);
-	if (res == CURLE_OK) {
-		rc = 0;
-	} else {
-		long code = 0;
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		buf_note(err, "smtp: %s (reply %ld)", curl_easy_strerror(res), code);
-	}
+	const char *rcpts[] = {buf_str(&rcpt), NULL};
+	const char *user = config_str("SMTP_USER");
+	struct upstream_req rq = {
+	    .up = &smtp,
+	    .url = config_str("SMTP_URL"),
+	    .mail_from = buf_str(&from),
+	    .mail_rcpt = rcpts,
+	    .body = msg.ptr,
+	    .body_len = msg.len,
+	    .user = *user ? user : NULL,
+	    .password = config_str("SMTP_PASS"),
+	    .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+	    .timeout_ms = TOTAL_TIMEOUT_MS,
+	};
+	struct upstream_res res;
+	rc = upstream_perform(&rq, &res) ? ERR_IO : 0;
+	if (rc)
+		buf_note(err, "smtp: %s (reply %ld)", reason(&res), res.status);
+	upstream_res_free(&res);
 out:
-	curl_slist_free_all(rcpts);
-	if (c)
-		curl_easy_cleanup(c);
 	buf_free(&msg);
 	buf_free(&from);
 	buf_free(&rcpt);
@@ -128,52 +105,38 @@ out:
 
 int send_sms(const char *to, const char *body, struct buf *err)
 {
-	struct buf url = BUF_INIT(4096), form = BUF_INIT(8192), auth = BUF_INIT(1024);
-	CURL *c = curl_easy_init();
+	struct buf url = BUF_INIT(4096), form = BUF_INIT(8192);
 	int rc = ERR_IO;
-	if (!c)
-		goto out;
-	char *eto = curl_easy_escape(c, to, 0), *efrom = curl_easy_escape(c, config_str("SMS_FROM"), 0);
-	char *ebody = curl_easy_escape(c, body, 0);
-	int bad = !eto || !efrom || !ebody ||
-	          buf_printf(&url, "%s/2010-04-01/Accounts/%s/Messages.json", config_str("SMS_URL"),
-	                     config_str("SMS_ACCOUNT")) ||
-	          buf_printf(&form, "To=%s&From=%s&Body=%s", eto, efrom, ebody) ||
-	          buf_printf(&auth, "%s:%s", config_str("SMS_ACCOUNT"), config_str("SMS_TOKEN"));
-	curl_free(eto);
-	curl_free(efrom);
-	curl_free(ebody);
-	if (bad) {
+	if (buf_printf(&url, "%s/2010-04-01/Accounts/%s/Messages.json", config_str("SMS_URL"),
+	               config_str("SMS_ACCOUNT")) ||
+	    buf_adds(&form, "To=") || upstream_urlencode(&form, to) || buf_adds(&form, "&From=") ||
+	    upstream_urlencode(&form, config_str("SMS_FROM")) || buf_adds(&form, "&Body=") ||
+	    upstream_urlencode(&form, body)) {
 		buf_note(err, "cannot prepare the SMS request");
 		goto out;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, buf_str(&url));
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, buf_str(&form));
-	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	curl_easy_setopt(c, CURLOPT_USERPWD, buf_str(&auth));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	CURLcode res = curl_easy_perform(c);
-	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (res == CURLE_OK && code >= 200 && code < 300)
-		rc = 0;
-	else if (res != CURLE_OK)
-		buf_note(err, "sms: %s", curl_easy_strerror(res));
-	else
-		buf_note(err, "sms: the provider answered %ld", code);
+	struct upstream_req rq = {
+	    .up = &sms,
+	    .url = buf_str(&url),
+	    .body = buf_str(&form),
+	    .body_len = form.len,
+	    .user = config_str("SMS_ACCOUNT"),
+	    .password = config_str("SMS_TOKEN"),
+	    .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+	    .timeout_ms = TOTAL_TIMEOUT_MS,
+	    .body_max = 64 * 1024,
+	};
+	struct upstream_res res;
+	rc = upstream_perform(&rq, &res) ? ERR_IO : 0;
+	if (rc && res.status && (res.status < 200 || res.status > 299))
+		buf_note(err, "sms: the provider answered %ld", res.status);
+	else if (rc)
+		buf_note(err, "sms: %s", reason(&res));
+	upstream_res_free(&res);
 out:
-	if (c)
-		curl_easy_cleanup(c);
 	buf_free(&url);
 	if (form.ptr)
-		memset(form.ptr, 0, form.len);
+		memset(form.ptr, 0, form.len); /* the code in an OTP message */
 	buf_free(&form);
-	if (auth.ptr)
-		memset(auth.ptr, 0, auth.len);
-	buf_free(&auth);
 	return rc;
 }

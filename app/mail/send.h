@@ -1,5 +1,5 @@
 /* mail/send.h: delivery over the wire, private to mail/: SMTP(S) and a Twilio-compatible
- * SMS API, both through libcurl, each call bounded by timeouts. */
+ * SMS API, both through the upstream client (http/upstream.h), each call bounded by timeouts. */
 #ifndef MAIL_SEND_H
 #define MAIL_SEND_H
 
