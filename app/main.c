@@ -250,7 +250,7 @@ static int serve(const char *data, struct buf *msg)
 	if (metrics_init() || system_metrics() ||
 	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth))
 		return fail("out of memory", msg);
-	if (system_boot(msg) || mail_recover() || media_init(data, msg))
+	if (db_writer_start() || system_boot(msg) || mail_recover() || media_init(data, msg))
 		return fail("cannot start", msg);
 
 	char *pem = NULL;

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,30 +48,40 @@ static _Thread_local sqlite3_stmt *implicit; /* a write prepared outside a trans
 struct member {
 	struct member *next;
 	int rc;
-	bool done;
+	sem_t done; /* posted once rc is final */
 };
 
-/* A caller waiting for its turn at the writer, in arrival order; lives on its stack. */
-struct waiter {
-	struct waiter *next;
-	pthread_cond_t cv;
-	bool granted;
+/* A transaction handed to the writer thread (db_write); lives on the caller's stack. */
+struct job {
+	struct job *next;
+	int (*fn)(void *ctx);
+	void *ctx;
+	int rc;
+	sem_t done; /* posted once rc is final: each caller wakes alone, no herd on a shared lock */
 };
 
-/* The writer. The fields down to conn are read and written with lock held; conn and open
- * belong to whoever holds the turn. The turn passes from one holder to the head of the
- * queue directly (FIFO, one wake-up per hand-over). */
+/* The writer connection. conn and open belong to whoever holds the turn; the rest is read and
+ * written with lock held. The turn is a mutex: a request thread in db_begin..db_commit, or
+ * the writer thread running a run of queued jobs back to back (no hand-over between them). */
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t committed;
-	bool busy;                   /* someone holds the turn */
-	struct waiter *head, **tail; /* waiting for the turn */
+	pthread_mutex_t turn; /* held by the writer in turn */
+	atomic_int queued;    /* threads waiting for the turn */
 	uint64_t batches;
 	struct member *members; /* of the open batch */
 	int nmembers;
 	bool open; /* a batch transaction is open on conn */
 	struct conn *conn;
-} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .committed = PTHREAD_COND_INITIALIZER, .tail = &w.head};
+} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .turn = PTHREAD_MUTEX_INITIALIZER};
+
+/* The writer thread's queue (db_write), in arrival order (FIFO). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct job *head, **tail;
+	pthread_t thread;
+	bool running, stop;
+} jq = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER, .tail = &jq.head};
 
 int db_open(const char *path, sqlite3 **out, struct buf *msg)
 {
@@ -235,8 +247,45 @@ const struct migration *db_schema(size_t *n)
 
 /* ---- per-thread connections ------------------------------------------------------- */
 
+/* A lone write (outside any transaction) handed to the writer thread: db_run or db_row
+ * again, there, inside the job's savepoint. */
+struct lone {
+	struct arena *a;
+	const char *sql, *context;
+	int nparams, ncols;
+	const char *const *params;
+	const char **(*cols);
+};
+
+static int lone_run(void *ctx)
+{
+	const struct lone *x = ctx;
+	return db_run(x->sql, x->context, x->nparams, x->params);
+}
+
+static int lone_row(void *ctx)
+{
+	const struct lone *x = ctx;
+	return db_row(x->a, x->sql, x->context, x->nparams, x->params, x->cols, x->ncols);
+}
+
+static sqlite3_stmt *prep(const char *sql);
+
+/* True when sql writes and this thread holds no transaction: the writer thread runs it. */
+static bool lone_write(const char *sql)
+{
+	if (depth > 0 || !jq.running)
+		return false;
+	sqlite3_stmt *st = prep(sql);
+	return st && !sqlite3_stmt_readonly(st);
+}
+
 int db_run(const char *sql, const char *context, int n, const char *const *texts)
 {
+	if (lone_write(sql)) {
+		struct lone x = {.sql = sql, .context = context, .nparams = n, .params = texts};
+		return db_write(lone_run, &x);
+	}
 	sqlite3_stmt *st = db_prep(sql);
 	if (!st)
 		return ERR_DB;
@@ -251,6 +300,10 @@ int db_run(const char *sql, const char *context, int n, const char *const *texts
 int db_row(struct arena *a, const char *sql, const char *context, int nparams, const char *const *params,
            const char **cols[], int ncols)
 {
+	if (lone_write(sql)) {
+		struct lone x = {a, sql, context, nparams, ncols, params, cols};
+		return db_write(lone_row, &x);
+	}
 	sqlite3_stmt *st = db_prep(sql);
 	if (!st)
 		return ERR_DB;
@@ -283,6 +336,7 @@ char *db_text(struct arena *a, sqlite3_stmt *st, int i)
 
 int db_pool_init(const char *path)
 {
+
 	/* memory statistics take a global mutex on every allocation: not worth it here */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* every worker thread may hold a connection (hundreds while replies stream): no
@@ -364,6 +418,7 @@ void db_thread_done(void)
 
 void db_pool_close(void)
 {
+	db_writer_stop();
 	pthread_mutex_lock(&pool_lock);
 	struct conn *c = pool;
 	pool = NULL;
@@ -599,18 +654,25 @@ int db_fail(const char *context)
 	return ERR_DB;
 }
 
-/* ---- the writer: one at a time, FIFO, group commit ---------------------------------- */
-/* A caller of db_begin takes a ticket and waits for its turn; while it holds the turn, its
- * thread uses the one writer connection (inside a batch transaction, under its own
- * savepoint). At db_commit it releases its savepoint and joins the batch; if others are
- * waiting for a turn (and the batch is not full) it passes the turn on and sleeps until the
- * batch is committed by the last of them; otherwise it commits the batch itself: one fsync
- * for everyone in it. Nobody is told "done" before the COMMIT that holds their work. */
+/* ---- the writer: one at a time, group commit ------------------------------------------ */
+/* One connection writes, and one holder of the turn uses it at a time, always inside a batch
+ * transaction and under its own savepoint (so a failure undoes only its own work):
+ * - the writer thread runs the queued db_write jobs (lone writes among them) in arrival
+ *   order, back to back in one turn, and commits them together;
+ * - a caller of db_begin takes the turn itself (a mutex); at db_commit it releases its
+ *   savepoint and joins the batch: if others wait for the turn (and the batch is not full)
+ *   it passes the turn on and sleeps until a later holder commits, else it commits.
+ * One fsync serves everyone in a batch, and nobody is told "done" before the COMMIT that
+ * holds their work. No writer ever waits in SQLite's busy handler (only another process,
+ * such as `app admin create`, can make the writer wait there). */
 
 /* The writer's transaction statements, prepared once (parsing BEGIN, SAVEPOINT, RELEASE and
  * COMMIT on every request costs more than running them). */
 static const char sql_begin[] = "BEGIN IMMEDIATE", sql_commit[] = "COMMIT", sql_rollback[] = "ROLLBACK",
 		  sql_savepoint[] = "SAVEPOINT s1", sql_release[] = "RELEASE s1", sql_rollback_to[] = "ROLLBACK TO s1";
+
+static int turn_take(void);
+static void batch_lost(void);
 
 static int writer_fail(const char *context)
 {
@@ -636,6 +698,36 @@ static int writer_exec(const char *sql)
 	return sqlite3_exec(w.conn->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : writer_fail(sql);
 }
 
+/* Tells each member of a finished batch its result. A member lives on its owner's stack and
+ * may be gone once posted. */
+static void members_done(struct member *m, int rc)
+{
+	while (m) {
+		struct member *next = m->next;
+		m->rc = rc;
+		sem_post(&m->done);
+		m = next;
+	}
+}
+
+/* Commits the open batch (one fsync for all in it) and tells its members. Called holding the
+ * turn, not lock: others keep queueing for the next batch meanwhile. */
+static int batch_commit(void)
+{
+	int rc = writer_exec(sql_commit);
+	if (rc && !sqlite3_get_autocommit(w.conn->db))
+		writer_exec(sql_rollback);
+	pthread_mutex_lock(&w.lock);
+	struct member *m = w.members;
+	w.members = NULL;
+	w.nmembers = 0;
+	w.open = false;
+	w.batches++;
+	pthread_mutex_unlock(&w.lock);
+	members_done(m, rc);
+	return rc;
+}
+
 /* Ends this thread's turn. Called with the batch in a consistent state (no open savepoint
  * of ours). me: our membership, or NULL when our work was rolled back. */
 static void turn_end(struct member *me)
@@ -646,41 +738,21 @@ static void turn_end(struct member *me)
 		w.members = me;
 		w.nmembers++;
 	}
-	bool waiting = w.head != NULL;
-	if (w.open && w.nmembers > 0 && (!waiting || w.nmembers >= GROUP_MAX)) {
-		pthread_mutex_unlock(&w.lock);
-		/* the fsync runs without the mutex, so others keep queueing for the next batch */
-		int rc = writer_exec(sql_commit);
-		if (rc && !sqlite3_get_autocommit(w.conn->db))
-			writer_exec(sql_rollback);
-		pthread_mutex_lock(&w.lock);
-		for (struct member *m = w.members; m; m = m->next) {
-			m->rc = rc;
-			m->done = true;
-		}
-		w.members = NULL;
-		w.nmembers = 0;
-		w.open = false;
-		w.batches++;
-		pthread_cond_broadcast(&w.committed);
-	} else if (w.open && w.nmembers == 0 && !waiting) {
+	bool waiting = atomic_load(&w.queued) > 0;
+	bool commit = w.open && w.nmembers > 0 && (!waiting || w.nmembers >= GROUP_MAX);
+	bool discard = w.open && w.nmembers == 0 && !waiting;
+	pthread_mutex_unlock(&w.lock);
+	if (commit) {
+		batch_commit();
+	} else if (discard) {
 		/* only rolled-back work in this batch: nothing to make durable */
 		writer_exec(sql_rollback);
 		w.open = false;
 	}
-	struct waiter *next = w.head;
-	if (next) {
-		if (!(w.head = next->next))
-			w.tail = &w.head;
-		next->granted = true;
-		pthread_cond_signal(&next->cv);
-	} else {
-		w.busy = false;
-	}
+	pthread_mutex_unlock(&w.turn);
 	if (me)
-		while (!me->done)
-			pthread_cond_wait(&w.committed, &w.lock);
-	pthread_mutex_unlock(&w.lock);
+		while (sem_wait(&me->done) != 0 && errno == EINTR)
+			;
 }
 
 /* The batch transaction died under us (an I/O error, a full disk: SQLite rolled it back
@@ -688,15 +760,12 @@ static void turn_end(struct member *me)
 static void batch_lost(void)
 {
 	pthread_mutex_lock(&w.lock);
-	for (struct member *m = w.members; m; m = m->next) {
-		m->rc = ERR_DB;
-		m->done = true;
-	}
+	struct member *m = w.members;
 	w.members = NULL;
 	w.nmembers = 0;
 	w.open = false;
-	pthread_cond_broadcast(&w.committed);
 	pthread_mutex_unlock(&w.lock);
+	members_done(m, ERR_DB);
 }
 
 int db_begin(void)
@@ -709,33 +778,9 @@ int db_begin(void)
 			depth++;
 		return rc;
 	}
-	if (!db_conn())
+	if (!db_conn() || turn_take())
 		return ERR_DB;
-	pthread_mutex_lock(&w.lock);
-	if (w.busy) {
-		struct waiter me = {.next = NULL, .granted = false};
-		pthread_cond_init(&me.cv, NULL);
-		*w.tail = &me;
-		w.tail = &me.next;
-		while (!me.granted)
-			pthread_cond_wait(&me.cv, &w.lock);
-		pthread_cond_destroy(&me.cv);
-	} else {
-		w.busy = true;
-	}
-	pthread_mutex_unlock(&w.lock);
 	/* our turn: the writer connection is ours until turn_end */
-	if (!w.conn && !(w.conn = conn_new(false))) {
-		turn_end(NULL);
-		return ERR_DB;
-	}
-	if (!w.open) {
-		if (writer_exec(sql_begin)) {
-			turn_end(NULL);
-			return ERR_DB;
-		}
-		w.open = true;
-	}
 	if (writer_exec(sql_savepoint)) {
 		turn_end(NULL);
 		return ERR_DB;
@@ -755,9 +800,15 @@ static int leave(bool keep)
 		turn_end(NULL);
 		return ERR_DB;
 	}
+	if (!keep) {
+		turn_end(NULL);
+		return 0;
+	}
 	struct member me = {0};
-	turn_end(keep ? &me : NULL);
-	return keep ? me.rc : 0;
+	sem_init(&me.done, 0, 0); /* cannot fail for a private semaphore starting at 0 */
+	turn_end(&me);
+	sem_destroy(&me.done);
+	return me.rc;
 }
 
 int db_commit(void)
@@ -796,6 +847,131 @@ void db_rollback(void)
 	if (!sqlite3_get_autocommit(w.conn->db) && writer_exec(sql_rollback_to) == 0)
 		(void)writer_exec(sql_release);
 	(void)leave(false);
+}
+
+/* ---- the writer thread: transactions handed over as functions (db_write) ------------- */
+
+/* Takes the turn and opens the batch; ERR_DB (turn released) when it cannot. */
+static int turn_take(void)
+{
+	atomic_fetch_add(&w.queued, 1);
+	pthread_mutex_lock(&w.turn);
+	atomic_fetch_sub(&w.queued, 1);
+	if ((!w.conn && !(w.conn = conn_new(false))) || (!w.open && writer_exec(sql_begin))) {
+		pthread_mutex_unlock(&w.turn);
+		return ERR_DB;
+	}
+	w.open = true;
+	return 0;
+}
+
+/* One run: every queued job, each under its own savepoint, then one commit for all. */
+static void run_jobs(struct job *run)
+{
+	if (turn_take()) {
+		for (struct job *j = run; j; j = j->next)
+			j->rc = ERR_DB;
+		return;
+	}
+	mine = w.conn;
+	bool lost = false;
+	for (struct job *j = run; j; j = j->next) {
+		if (lost || writer_exec(sql_savepoint)) {
+			j->rc = ERR_DB;
+			continue;
+		}
+		depth = 1;
+		j->rc = j->fn(j->ctx);
+		depth = 0;
+		implicit = NULL;
+		if (!j->rc && writer_exec(sql_release))
+			j->rc = ERR_DB;
+		if (j->rc && !sqlite3_get_autocommit(w.conn->db) && writer_exec(sql_rollback_to) == 0)
+			(void)writer_exec(sql_release);
+		if (sqlite3_get_autocommit(w.conn->db))
+			lost = true; /* the batch died under a job: nothing of this run is kept */
+	}
+	mine = reader;
+	int rc = lost ? ERR_DB : 0;
+	if (lost) {
+		batch_lost();
+	} else if (batch_commit()) {
+		rc = ERR_DB;
+	}
+	pthread_mutex_unlock(&w.turn);
+	if (rc)
+		for (struct job *j = run; j; j = j->next)
+			j->rc = ERR_DB;
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&jq.lock);
+	for (;;) {
+		while (!jq.head && !jq.stop)
+			pthread_cond_wait(&jq.work, &jq.lock);
+		if (!jq.head)
+			break;
+		struct job *run = jq.head;
+		jq.head = NULL;
+		jq.tail = &jq.head;
+		pthread_mutex_unlock(&jq.lock);
+		run_jobs(run);
+		for (struct job *j = run, *next; j; j = next) {
+			next = j->next; /* j lives on its caller's stack: gone once posted */
+			sem_post(&j->done);
+		}
+		pthread_mutex_lock(&jq.lock);
+	}
+	pthread_mutex_unlock(&jq.lock);
+	db_thread_done();
+	return NULL;
+}
+
+int db_write(int (*fn)(void *ctx), void *ctx)
+{
+	if (depth > 0 || !jq.running) {
+		/* inside a transaction already (a savepoint of it), or no writer thread (commands) */
+		int rc = db_begin();
+		if (rc || (rc = fn(ctx))) {
+			db_rollback();
+			return rc;
+		}
+		return db_commit();
+	}
+	struct job j = {.fn = fn, .ctx = ctx};
+	sem_init(&j.done, 0, 0); /* cannot fail for a private semaphore starting at 0 */
+	pthread_mutex_lock(&jq.lock);
+	*jq.tail = &j;
+	jq.tail = &j.next;
+	pthread_cond_signal(&jq.work);
+	pthread_mutex_unlock(&jq.lock);
+	while (sem_wait(&j.done) != 0 && errno == EINTR)
+		;
+	sem_destroy(&j.done);
+	return j.rc;
+}
+
+int db_writer_start(void)
+{
+	if (pthread_create(&jq.thread, NULL, writer_main, NULL) != 0)
+		return ERR_NOMEM;
+	jq.running = true;
+	return 0;
+}
+
+void db_writer_stop(void)
+{
+	if (!jq.running)
+		return;
+	pthread_mutex_lock(&jq.lock);
+	jq.stop = true;
+	pthread_cond_signal(&jq.work);
+	pthread_mutex_unlock(&jq.lock);
+	pthread_join(jq.thread, NULL);
+	jq.running = false;
+	jq.stop = false;
 }
 
 int db_pool_migrate(const struct migration *m, size_t n, int *applied, struct buf *msg)

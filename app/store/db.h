@@ -32,6 +32,17 @@ const struct migration *db_schema(size_t *n);
 WUR int db_pool_init(const char *path);
 /* This thread's connection, opened on first use; NULL (logged) when it cannot be opened. */
 sqlite3 *db_conn(void);
+/* Runs fn(ctx) as one transaction: on the writer thread, under its own savepoint in a batch
+ * with the other queued ones, committed with them by one fsync; returns fn's result (non-zero:
+ * this transaction alone is rolled back), or ERR_DB when the commit failed (nothing of it
+ * kept). fn runs on another thread: it uses the store API and the memory ctx points at, and
+ * nothing of the caller's thread (its locks, thread-locals). Inside a transaction, or with
+ * no writer thread (commands), it runs right here. db_run and db_row hand a lone write to
+ * it by themselves. */
+WUR int db_write(int (*fn)(void *ctx), void *ctx);
+/* The writer thread: started once migrations ran, stopped by db_pool_close. */
+WUR int db_writer_start(void);
+void db_writer_stop(void);
 /* Applies migrations on the writer connection, before any request. */
 WUR int db_pool_migrate(const struct migration *m, size_t n, int *applied, struct buf *msg);
 /* Beside a running server (which owns migrations): 0 when the database is exactly at the
@@ -106,7 +117,8 @@ int db_groups(db_stmt *st, int child_col, int (*parent)(void *ctx, db_stmt *st),
 
 /* ---- transactions ------------------------------------------------------------------- */
 /* Every write runs between db_begin and db_commit (db_run opens its own when none is open).
- * Writes are serialised: one writer at a time, in arrival order, on one connection; several
+ * Writes are serialised: one writer at a time on one connection (db_write: in arrival order on
+ * the writer thread; db_begin: the caller takes the turn); several
  * callers' transactions may be committed by one fsync (group commit). db_commit returns only
  * after the commit that holds this caller's work is durable: 0, or ERR_DB when it (or the
  * batch it was part of) failed and nothing of it was kept. db_rollback undoes only this
