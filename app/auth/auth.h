@@ -1,6 +1,6 @@
 /* auth/auth.h: signing in: passwords, phone codes, access and refresh tokens, mailed links.
- * Owns the refresh_tokens, email_tokens and otp_codes tables. The only header other code
- * may include from auth/. */
+ * Owns the refresh_tokens, sessions, email_tokens and otp_codes tables. The only header
+ * other code may include from auth/. */
 #ifndef AUTH_AUTH_H
 #define AUTH_AUTH_H
 
@@ -14,18 +14,21 @@ extern const struct route_table auth_routes;
  * /user/login, the E2EE chat's request-otp and verify-otp. */
 extern const struct route_table auth_compat_routes;
 
-/* Rate limiters and the access check (server_authenticate); after config_load. */
+/* Rate limiters, the access check (server_authenticate) and the sessions ended within the
+ * last ACCESS_TTL; after config_load and the migrations. */
 WUR int auth_init(void);
 void auth_shutdown(void);
 /* CLI `app admin create EMAIL`: makes EMAIL an admin (creating the account if needed) and
  * writes a one-time set-password link into link. After migrations, without a server. */
 WUR int auth_admin_create(const char *email, struct buf *link, struct buf *msg);
 
+
 /* Inside the caller's open write transaction (before the user row goes): deletes the
- * user's refresh tokens, mailed links and the sign-in code of their phone. */
+ * user's sessions, refresh tokens, mailed links and the sign-in code of their phone. */
 WUR int auth_user_deleted(const char *user_id);
-/* Writes the member "auth":{"refresh_tokens":[...],"email_tokens":[...],"otp_codes":[...]}:
- * when each was made, expires, was used or revoked; never a hash. 0, ERR_NOMEM or ERR_DB. */
+/* Writes the member "auth":{"sessions":[...],"refresh_tokens":[...],"email_tokens":[...],
+ * "otp_codes":[...]}: when each was made, expires, was used or revoked, and the device of
+ * each session; never a hash. 0, ERR_NOMEM or ERR_DB. */
 WUR int auth_user_export(struct arena *a, struct jw *w, const char *user_id);
 
 #endif

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include <stdint.h>
+
 #include "core/arena.h"
 #include "core/json.h"
 #include "core/page.h"
@@ -21,6 +23,7 @@ struct user {
 	const char *id, *email, *phone, *password_hash, *name, *bio, *country, *locale;
 	const char *avatar_media_id, *finance, *role, *email_verified_at, *created_at, *updated_at;
 	bool disabled;
+	int64_t session_gen; /* access tokens issued under another generation are refused */
 };
 
 /* A change to a profile: a field is written only when its has_ flag is set; a NULL value
@@ -56,6 +59,9 @@ WUR int users_update(const char *id, const struct user_changes *c);
 WUR int users_set_access(const char *id, const char *role, int disabled);
 /* Every avatar that shows media_id goes back to none (the media is being deleted). */
 WUR int users_clear_avatar_media(const char *media_id);
+/* Ends every access token of the user at its next request (sign out everywhere, a password
+ * reset): the session generation goes up by one. 0, ERR_NOTFOUND or ERR_DB. */
+WUR int users_bump_session_gen(const char *id);
 
 /* ---- contacts: a person's address book; only its owner ever sees it ------------------ */
 /* owner's contacts that are not disabled, by contact id; out->items are struct user. */
