@@ -1,6 +1,6 @@
 /* app/main.c: flags, boot, signals, shutdown; nothing else. Reads like a table of
  * contents: parse flags, open the data directory, migrate, register the domains' route
- * tables, serve until SIGINT/SIGTERM, drain, close. */
+ * tables and account hooks, serve until SIGINT/SIGTERM, drain, close. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -69,6 +69,17 @@ static const struct route_table *const tables[] = {
 	&media_compat_routes,
 	&chat_compat_routes,
 	&copilot_compat_routes,
+};
+
+/* What each domain keeps about a person, in this order: DELETE /users/me removes it all in
+ * one transaction (then the user row), GET /users/me/export writes one member per row. */
+static const struct user_hook user_hooks[] = {
+	{"users", users_user_deleted, users_user_export},
+	{"auth", auth_user_deleted, auth_user_export},
+	{"mail", mail_user_deleted, mail_user_export},
+	{"media", media_user_deleted, media_user_export},
+	{"chat", chat_user_deleted, chat_user_export},
+	{"copilot", copilot_user_deleted, copilot_user_export},
 };
 
 struct cli {
@@ -247,6 +258,7 @@ static int serve(const char *data, struct buf *msg)
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		if (router_add(tables[i]))
 			return fail("bad route table", msg);
+	users_set_hooks(user_hooks, sizeof user_hooks / sizeof user_hooks[0]);
 	if (metrics_init() || system_metrics() ||
 	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth))
 		return fail("out of memory", msg);

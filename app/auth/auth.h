@@ -23,6 +23,13 @@ void auth_shutdown(void);
 WUR int auth_admin_create(const char *email, struct buf *link, struct buf *msg);
 
 
+/* For actions that want the person's word again (deleting the account): the password when
+ * the account has one, else a sign-in (the caller's session) no older than five minutes.
+ * 0, or a negative value already answered: 403 reauth_required (field "password"), 429
+ * when password guesses come too fast, 503. */
+struct user;
+int auth_reauth(struct req *r, const struct user *u, const char *password);
+
 /* Inside the caller's open write transaction (before the user row goes): deletes the
  * user's sessions, refresh tokens, mailed links and the sign-in code of their phone. */
 WUR int auth_user_deleted(const char *user_id);

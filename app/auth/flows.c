@@ -9,6 +9,7 @@
 
 #include "auth/auth.h"
 #include "auth/internal.h"
+#include "auth/jwt.h"
 #include "auth/password.h"
 #include "core/config.h"
 #include "core/crypto.h"
@@ -235,6 +236,62 @@ int auth_password_sign_in(struct req *r, const char *email, const char *password
 	}
 	buf_free(&hash);
 	r->error_code = NULL;
+	return 0;
+}
+
+#define REAUTH_FRESH_S 300 /* a sign-in at most this old counts as the person's word */
+
+/* 0 when the caller's sign-in is fresh: its session started at most REAUTH_FRESH_S ago (a
+ * refresh renews the token, not the sign-in), or, for a token of no session, the token was
+ * issued that recently. */
+static int fresh_sign_in(struct req *r, bool *fresh)
+{
+	struct jwt_claims c;
+	int rc = auth_caller(r, &c);
+	if (rc)
+		return rc;
+	int64_t now_us = time_now_us(), signed_in_us = c.iat * 1000000;
+	if (c.sid[0]) {
+		char now[TIME_RFC3339_LEN];
+		struct auth_session s;
+		time_rfc3339(now_us, now);
+		rc = auth_session_find(&r->arena, c.sid, r->user_id, now, &s);
+		if (rc == ERR_NOTFOUND) {
+			*fresh = false;
+			return 0;
+		}
+		if (rc || (rc = time_parse(s.created_at, &signed_in_us)))
+			return rc;
+	}
+	*fresh = now_us - signed_in_us <= REAUTH_FRESH_S * 1000000LL;
+	return 0;
+}
+
+int auth_reauth(struct req *r, const struct user *u, const char *password)
+{
+	int rc;
+	bool ok = false, rehash = false;
+	if (!u->password_hash) {
+		if ((rc = fresh_sign_in(r, &ok)))
+			return rc;
+		if (ok)
+			return 0;
+		return http_error(r, E_REAUTH_REQUIRED, "sign in again (in the last 5 minutes) to confirm",
+		                  "password");
+	}
+	if (!password)
+		return http_error(r, E_REAUTH_REQUIRED, "confirm with your password", "password");
+	/* a stolen access token must not become a way to guess the password: the same limits
+	 * as the sign-in door, on the same account key */
+	char *account = arena_printf(&r->arena, "%s", u->email ? u->email : u->id);
+	for (char *p = account; p && *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	if ((rc = auth_limit(r, rl_login_ip, r->remote_ip)) ||
+	    (rc = auth_limit(r, rl_login_account, account ? account : u->id)) ||
+	    (rc = auth_verify_password(r, password, u->password_hash, &ok, &rehash)))
+		return rc;
+	if (!ok)
+		return http_error(r, E_REAUTH_REQUIRED, "the password is not right", "password");
 	return 0;
 }
 

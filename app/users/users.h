@@ -5,7 +5,7 @@
 #define USERS_USERS_H
 
 #include <stdbool.h>
-
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -75,6 +75,18 @@ WUR int contacts_delete(const char *owner_id, const char *contact_id);
 bool contacts_linked(const char *owner_id, const char *contact_id);
 
 /* ---- account deletion and export ------------------------------------------------------ */
+/* What one domain keeps about a person, for DELETE /users/me and GET /users/me/export. main.c
+ * lists one row per domain (like the route tables); a new domain adds one line there.
+ * deleted runs inside the open write transaction of the deletion, before the user row goes
+ * (it may still read it), and never begins or commits; export writes one JSON member (key
+ * and value) and never a password hash, token hash or secret. Both: 0 or a negative error. */
+struct user_hook {
+	const char *name;
+	int (*deleted)(const char *user_id);
+	int (*export)(struct arena *a, struct jw *w, const char *user_id);
+};
+/* Before the server starts; the table must outlive it. */
+void users_set_hooks(const struct user_hook *hooks, size_t n);
 /* Inside the caller's open write transaction: deletes the contacts the user made and the
  * entries naming the user in other people's contacts. Not the user row itself: that goes
  * last, with users_delete, once every domain has deleted what it keeps. */
