@@ -1,6 +1,6 @@
 /* app/main.c: flags, boot, signals, shutdown; nothing else. Reads like a table of
  * contents: parse flags, open the data directory, migrate, register the domains' route
- * tables and account hooks, serve until SIGINT/SIGTERM, drain, close. */
+ * tables and account hooks, start the jobs, serve until SIGINT/SIGTERM, drain, close. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -80,6 +80,16 @@ static const struct user_hook user_hooks[] = {
 	{"media", media_user_deleted, media_user_export},
 	{"chat", chat_user_deleted, chat_user_export},
 	{"copilot", copilot_user_deleted, copilot_user_export},
+};
+
+/* Threads that run beside the server: started in this order, stopped in reverse. */
+static const struct job {
+	const char *name;
+	int (*start)(void);
+	void (*stop)(void);
+} jobs[] = {
+	{"outbox", mail_start, mail_stop},
+	{"media collector", media_gc_start, media_gc_stop},
 };
 
 struct cli {
@@ -200,6 +210,24 @@ static int check_settings(void)
 	return -1;
 }
 
+static int jobs_start(void)
+{
+	for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++)
+		if (jobs[i].start() != 0) {
+			log_error("a job could not start", "job", jobs[i].name, NULL);
+			while (i-- > 0)
+				jobs[i].stop();
+			return -1;
+		}
+	return 0;
+}
+
+static void jobs_stop(void)
+{
+	for (size_t i = sizeof jobs / sizeof jobs[0]; i-- > 0;)
+		jobs[i].stop();
+}
+
 static int fail(const char *what, struct buf *msg)
 {
 	log_error(what, "reason", buf_str(msg), NULL);
@@ -284,16 +312,16 @@ static int serve(const char *data, struct buf *msg)
 		free(pem);
 		return fail("cannot set up libcurl", msg);
 	}
-	if (log_start() != 0 || mail_start() != 0) {
+	if (log_start() != 0 || jobs_start() != 0) {
 		free(pem);
 		log_stop();
 		curl_global_cleanup();
-		return fail("cannot start the logger or the outbox", msg);
+		return fail("cannot start the logger or the jobs", msg);
 	}
 	int rc = server_start(&o, msg);
 	free(pem);
 	if (rc) {
-		mail_stop();
+		jobs_stop();
 		curl_global_cleanup();
 		log_stop();
 		return fail("cannot start the server", msg);
@@ -311,7 +339,7 @@ static int serve(const char *data, struct buf *msg)
 		_exit(0);
 	}
 	server_stop();
-	mail_stop();
+	jobs_stop();
 	media_shutdown();
 	curl_global_cleanup();
 	log_stop();
