@@ -40,6 +40,9 @@ static const char usage[] =
 	"  backup FILE    write a consistent copy of the live database to FILE\n"
 	"  admin create EMAIL\n"
 	"                 make EMAIL an admin and print a one-time set-password link\n"
+	"  seed users N [PREFIX]\n"
+	"                 create N verified accounts PREFIX-<i>@seed.test (default PREFIX seed)\n"
+	"                 and print email<TAB>user_id<TAB>access_token for each (benchmarks)\n"
 	"  version        print the version\n"
 	"  help           print this text\n"
 	"\n"
@@ -89,13 +92,14 @@ static const struct job {
 	void (*stop)(void);
 } jobs[] = {
 	{"outbox", mail_start, mail_stop},
+
 	{"media collector", media_gc_start, media_gc_stop},
 };
 
 struct cli {
 	const char *data;
 	const char *command;
-	const char *arg, *arg2;
+	const char *arg, *arg2, *arg3;
 };
 
 static int usage_error(const char *what, const char *detail)
@@ -171,11 +175,14 @@ static int parse_flags(int argc, char **argv, struct cli *c)
 			c->arg = a;
 		else if (positional == 2)
 			c->arg2 = a;
+		else if (positional == 3)
+			c->arg3 = a;
 		else
 			return usage_error("unexpected argument", a);
 		positional++;
 	}
-	static const char *const commands[] = {"serve", "migrate", "backup", "version", "help", "admin"};
+	static const char *const commands[] = {"serve", "migrate", "backup", "version",
+	                                       "help",  "admin",   "seed"};
 	size_t k;
 	for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
 		if (strcmp(c->command, commands[k]) == 0)
@@ -184,6 +191,15 @@ static int parse_flags(int argc, char **argv, struct cli *c)
 		return usage_error("unknown command", c->command);
 	if (strcmp(c->command, "backup") == 0 && !c->arg)
 		return usage_error("backup needs a FILE", NULL);
+	if (strcmp(c->command, "seed") == 0) {
+		bool count_ok = c->arg2 && strspn(c->arg2, "0123456789") == strlen(c->arg2) &&
+		                strlen(c->arg2) <= 7 && atol(c->arg2) >= 1;
+		if (!c->arg || strcmp(c->arg, "users") != 0 || !count_ok)
+			return usage_error("usage", "app seed users N [PREFIX], N: 1 to 9999999");
+		return -1;
+	}
+	if (c->arg3)
+		return usage_error("unexpected argument", c->arg3);
 	if (strcmp(c->command, "admin") == 0) {
 		if (!c->arg || strcmp(c->arg, "create") != 0 || !c->arg2)
 			return usage_error("usage", "app admin create EMAIL");
@@ -348,7 +364,7 @@ static int serve(const char *data, struct buf *msg)
 
 int main(int argc, char **argv)
 {
-	struct cli c = {getenv("APP_DATA") ? getenv("APP_DATA") : "./data", "serve", NULL, NULL};
+	struct cli c = {getenv("APP_DATA") ? getenv("APP_DATA") : "./data", "serve", NULL, NULL, NULL};
 	int rc = parse_flags(argc, argv, &c);
 	if (rc >= 0)
 		goto out;
@@ -379,7 +395,7 @@ int main(int argc, char **argv)
 		free(db);
 		goto done;
 	}
-	/* serve owns the directory; admin and migrate also work beside a running server, which
+	/* serve owns the directory; admin, seed and migrate also work beside a running server, which
 	 * then keeps the schema (they refuse to migrate under it) */
 	bool beside = false;
 	int lrc = datadir_prepare(c.data, &msg);
@@ -438,6 +454,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "app: %s\n", buf_str(&msg));
 		}
 		buf_free(&link);
+	} else if (strcmp(c.command, "seed") == 0) {
+		int src = auth_seed_users(atol(c.arg2), c.arg3 ? c.arg3 : "seed", stdout, &msg);
+		if (src)
+			fprintf(stderr, "app: %s\n", buf_str(&msg));
+		rc = src == 0 ? 0 : src == ERR_INVAL ? 2 : 1;
 	} else if (strcmp(c.command, "migrate") == 0) {
 		printf("database is at schema version %d (%d applied now)\n", nmig ? mig[nmig - 1].version : 0,
 		       applied);

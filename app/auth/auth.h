@@ -4,6 +4,8 @@
 #ifndef AUTH_AUTH_H
 #define AUTH_AUTH_H
 
+#include <stdio.h>
+
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -23,7 +25,14 @@ void auth_shutdown(void);
 WUR int auth_admin_create(const char *email, struct buf *link, struct buf *msg);
 
 
-/* For actions that want the person's word again (deleting the account): the password when
+/* CLI `app seed users N [PREFIX]`: N verified accounts PREFIX-<i>@seed.test (existing ones
+ * are reused), a few hundred per transaction, and one line per account on out:
+ * email TAB user_id TAB access_token. Their password is random and known to nobody. Also
+ * beside a running server. 0, or an error with its reason in msg. */
+WUR int auth_seed_users(long n, const char *prefix, FILE *out, struct buf *msg);
+
+/* For actions that want the person's word again
+ (deleting the account): the password when
  * the account has one, else a sign-in (the caller's session) no older than five minutes.
  * 0, or a negative value already answered: 403 reauth_required (field "password"), 429
  * when password guesses come too fast, 503. */
