@@ -92,7 +92,7 @@ static const struct job {
 	void (*stop)(void);
 } jobs[] = {
 	{"outbox", mail_start, mail_stop},
-
+	{"password resets", auth_start, auth_stop},
 	{"media collector", media_gc_start, media_gc_stop},
 };
 

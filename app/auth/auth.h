@@ -24,6 +24,10 @@ void auth_shutdown(void);
  * writes a one-time set-password link into link. After migrations, without a server. */
 WUR int auth_admin_create(const char *email, struct buf *link, struct buf *msg);
 
+/* The jobs of a running server: the thread that mails reset links (forgot-password answers
+ * before looking the address up). Start after mail_start, stop before mail_stop. */
+WUR int auth_start(void);
+void auth_stop(void);
 
 /* CLI `app seed users N [PREFIX]`: N verified accounts PREFIX-<i>@seed.test (existing ones
  * are reused), a few hundred per transaction, and one line per account on out:
@@ -31,8 +35,7 @@ WUR int auth_admin_create(const char *email, struct buf *link, struct buf *msg);
  * beside a running server. 0, or an error with its reason in msg. */
 WUR int auth_seed_users(long n, const char *prefix, FILE *out, struct buf *msg);
 
-/* For actions that want the person's word again
- (deleting the account): the password when
+/* For actions that want the person's word again (deleting the account): the password when
  * the account has one, else a sign-in (the caller's session) no older than five minutes.
  * 0, or a negative value already answered: 403 reauth_required (field "password"), 429
  * when password guesses come too fast, 503. */

@@ -26,7 +26,9 @@ int auth_verify_password(struct req *r, const char *password, const char *stored
 int auth_check_password(struct req *r, const char *password, const char *field);
 /* A random URL-safe token (32 bytes) and its SHA-256, for mailed links and refresh tokens. */
 int auth_new_token(struct req *r, char **token, unsigned char hash[32]);
-
+/* The base of links in mails: PUBLIC_URL, else the address this server listens on, else
+ * (a command without a server) http://APP_LISTEN. Any thread, any time after config_load. */
+const char *auth_public_url(void);
 /* Inside the caller's transaction: a mailed link of purpose for user, valid ttl_s. */
 int auth_mail_link(struct req *r, const struct user *u, const char *purpose, int64_t ttl_s,
                    const char *subject, const char *intro);
@@ -58,6 +60,12 @@ void revoked_free(void);
  * dropped, at most 200 characters (UTF-8 kept whole); "" without one. In r's arena. */
 const char *auth_session_device(struct req *r);
 
+/* ---- resets.c: forgot-password requests, answered before any work that depends on the
+ * address is done (the work runs on the resets thread) ---------------------------------- */
+/* Queues a reset mail for email; waits (bounded) while the queue is full. 0, or 503 answered. */
+int resets_enqueue(struct req *r, const char *email);
+/* Mails a reset link to email when it names an enabled account, in its own transaction. */
+void auth_reset_mail(const char *email);
 /* The one check behind every password sign-in: rate limits per IP and per account, the same
  * 401 for a wrong email and a wrong password, disabled accounts refused, an old work factor
  * upgraded. 0 with *u, or a negative value already answered. */
