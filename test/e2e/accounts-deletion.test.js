@@ -103,7 +103,6 @@ test('export: one JSON file with a member per domain, and no hash, token or secr
   assert.ok(x.outbox.some((m) => /reset/i.test(m.subject)));
   // never a secret: no password hash, token or token hash, no mailed link token
   const text = r.text;
-  if (process.env.SHOW_EXPORT) console.log(text);
   assert.doesNotMatch(text, /pbkdf2|password_hash|token_hash|code_hash/);
   assert.ok(!text.includes(u.refresh), 'the refresh token');
   assert.ok(!text.includes(u.token), 'the access token');
