@@ -460,8 +460,9 @@ static void test_session_claims(void)
 	CHECK(out.gen == 3);
 	const char *d1 = strchr(t.ptr, '.'), *d2 = strrchr(t.ptr, '.');
 	CHECK(crypto_b64url_decode(&p, d1 + 1, (size_t)(d2 - d1 - 1)) == 0);
-	CHECK_STR(buf_str(&p), "{\"sub\":\"u1\",\"role\":\"user\",\"iat\":1700000000,\"exp\":1700000900,"
-	                       "\"jti\":\"j1\",\"sid\":\"01a21599-7e7f-710e-a32e-895c8300d8c1\",\"gen\":3}");
+	CHECK_STR(buf_str(&p),
+	          "{\"sub\":\"u1\",\"role\":\"user\",\"iat\":1700000000,\"exp\":1700000900,"
+	          "\"jti\":\"j1\",\"sid\":\"01a21599-7e7f-710e-a32e-895c8300d8c1\",\"gen\":3}");
 	/* absent: "" and 0 (tokens from before sessions existed) */
 	memset(&out, 0x55, sizeof out);
 	CHECK(verify(forge(good_hdr, good_pay), &out) == 0);
@@ -490,9 +491,10 @@ static void test_session_claims(void)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		rejects(bad[i][0], forge(good_hdr, bad[i][1]));
 	/* the longest sid that fits is accepted */
-	CHECK(verify(forge(good_hdr, "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
-	                             "\"exp\":1700000900,\"sid\":\"012345678901234567890123456789012345678901"
-	                             "234567890123456789012\"}"),
+	CHECK(verify(forge(good_hdr,
+	                   "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                   "\"exp\":1700000900,\"sid\":\"012345678901234567890123456789012345678901"
+	                   "234567890123456789012\"}"),
 	             &out) == 0 &&
 	      strlen(out.sid) == 63);
 	buf_free(&t);
