@@ -1,6 +1,6 @@
 /* app/main.c: flags, boot, signals, shutdown; nothing else. Reads like a table of
  * contents: parse flags, open the data directory, migrate, register the domains' route
- * tables, serve until SIGINT/SIGTERM, drain, close. */
+ * tables and account hooks, start the jobs, serve until SIGINT/SIGTERM, drain, close. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -40,6 +40,9 @@ static const char usage[] =
 	"  backup FILE    write a consistent copy of the live database to FILE\n"
 	"  admin create EMAIL\n"
 	"                 make EMAIL an admin and print a one-time set-password link\n"
+	"  seed users N [PREFIX]\n"
+	"                 create N verified accounts PREFIX-<i>@seed.test (default PREFIX seed)\n"
+	"                 and print email<TAB>user_id<TAB>access_token for each (benchmarks)\n"
 	"  version        print the version\n"
 	"  help           print this text\n"
 	"\n"
@@ -71,10 +74,32 @@ static const struct route_table *const tables[] = {
 	&copilot_compat_routes,
 };
 
+/* What each domain keeps about a person, in this order: DELETE /users/me removes it all in
+ * one transaction (then the user row), GET /users/me/export writes one member per row. */
+static const struct user_hook user_hooks[] = {
+	{"users", users_user_deleted, users_user_export},
+	{"auth", auth_user_deleted, auth_user_export},
+	{"mail", mail_user_deleted, mail_user_export},
+	{"media", media_user_deleted, media_user_export},
+	{"chat", chat_user_deleted, chat_user_export},
+	{"copilot", copilot_user_deleted, copilot_user_export},
+};
+
+/* Threads that run beside the server: started in this order, stopped in reverse. */
+static const struct job {
+	const char *name;
+	int (*start)(void);
+	void (*stop)(void);
+} jobs[] = {
+	{"outbox", mail_start, mail_stop},
+	{"password resets", auth_start, auth_stop},
+	{"media collector", media_gc_start, media_gc_stop},
+};
+
 struct cli {
 	const char *data;
 	const char *command;
-	const char *arg, *arg2;
+	const char *arg, *arg2, *arg3;
 };
 
 static int usage_error(const char *what, const char *detail)
@@ -150,11 +175,14 @@ static int parse_flags(int argc, char **argv, struct cli *c)
 			c->arg = a;
 		else if (positional == 2)
 			c->arg2 = a;
+		else if (positional == 3)
+			c->arg3 = a;
 		else
 			return usage_error("unexpected argument", a);
 		positional++;
 	}
-	static const char *const commands[] = {"serve", "migrate", "backup", "version", "help", "admin"};
+	static const char *const commands[] = {"serve", "migrate", "backup", "version",
+	                                       "help",  "admin",   "seed"};
 	size_t k;
 	for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
 		if (strcmp(c->command, commands[k]) == 0)
@@ -163,6 +191,15 @@ static int parse_flags(int argc, char **argv, struct cli *c)
 		return usage_error("unknown command", c->command);
 	if (strcmp(c->command, "backup") == 0 && !c->arg)
 		return usage_error("backup needs a FILE", NULL);
+	if (strcmp(c->command, "seed") == 0) {
+		bool count_ok = c->arg2 && strspn(c->arg2, "0123456789") == strlen(c->arg2) &&
+		                strlen(c->arg2) <= 7 && atol(c->arg2) >= 1;
+		if (!c->arg || strcmp(c->arg, "users") != 0 || !count_ok)
+			return usage_error("usage", "app seed users N [PREFIX], N: 1 to 9999999");
+		return -1;
+	}
+	if (c->arg3)
+		return usage_error("unexpected argument", c->arg3);
 	if (strcmp(c->command, "admin") == 0) {
 		if (!c->arg || strcmp(c->arg, "create") != 0 || !c->arg2)
 			return usage_error("usage", "app admin create EMAIL");
@@ -187,6 +224,24 @@ static int check_settings(void)
 		return usage_error("APP_LISTEN wants ADDR:PORT with a numeric address",
 		                   config_str("APP_LISTEN"));
 	return -1;
+}
+
+static int jobs_start(void)
+{
+	for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++)
+		if (jobs[i].start() != 0) {
+			log_error("a job could not start", "job", jobs[i].name, NULL);
+			while (i-- > 0)
+				jobs[i].stop();
+			return -1;
+		}
+	return 0;
+}
+
+static void jobs_stop(void)
+{
+	for (size_t i = sizeof jobs / sizeof jobs[0]; i-- > 0;)
+		jobs[i].stop();
 }
 
 static int fail(const char *what, struct buf *msg)
@@ -247,6 +302,7 @@ static int serve(const char *data, struct buf *msg)
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		if (router_add(tables[i]))
 			return fail("bad route table", msg);
+	users_set_hooks(user_hooks, sizeof user_hooks / sizeof user_hooks[0]);
 	if (metrics_init() || system_metrics() ||
 	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth))
 		return fail("out of memory", msg);
@@ -272,16 +328,16 @@ static int serve(const char *data, struct buf *msg)
 		free(pem);
 		return fail("cannot set up libcurl", msg);
 	}
-	if (log_start() != 0 || mail_start() != 0) {
+	if (log_start() != 0 || jobs_start() != 0) {
 		free(pem);
 		log_stop();
 		curl_global_cleanup();
-		return fail("cannot start the logger or the outbox", msg);
+		return fail("cannot start the logger or the jobs", msg);
 	}
 	int rc = server_start(&o, msg);
 	free(pem);
 	if (rc) {
-		mail_stop();
+		jobs_stop();
 		curl_global_cleanup();
 		log_stop();
 		return fail("cannot start the server", msg);
@@ -299,7 +355,7 @@ static int serve(const char *data, struct buf *msg)
 		_exit(0);
 	}
 	server_stop();
-	mail_stop();
+	jobs_stop();
 	media_shutdown();
 	curl_global_cleanup();
 	log_stop();
@@ -308,7 +364,7 @@ static int serve(const char *data, struct buf *msg)
 
 int main(int argc, char **argv)
 {
-	struct cli c = {getenv("APP_DATA") ? getenv("APP_DATA") : "./data", "serve", NULL, NULL};
+	struct cli c = {getenv("APP_DATA") ? getenv("APP_DATA") : "./data", "serve", NULL, NULL, NULL};
 	int rc = parse_flags(argc, argv, &c);
 	if (rc >= 0)
 		goto out;
@@ -339,7 +395,7 @@ int main(int argc, char **argv)
 		free(db);
 		goto done;
 	}
-	/* serve owns the directory; admin and migrate also work beside a running server, which
+	/* serve owns the directory; admin, seed and migrate also work beside a running server, which
 	 * then keeps the schema (they refuse to migrate under it) */
 	bool beside = false;
 	int lrc = datadir_prepare(c.data, &msg);
@@ -398,6 +454,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "app: %s\n", buf_str(&msg));
 		}
 		buf_free(&link);
+	} else if (strcmp(c.command, "seed") == 0) {
+		int src = auth_seed_users(atol(c.arg2), c.arg3 ? c.arg3 : "seed", stdout, &msg);
+		if (src)
+			fprintf(stderr, "app: %s\n", buf_str(&msg));
+		rc = src == 0 ? 0 : src == ERR_INVAL ? 2 : 1;
 	} else if (strcmp(c.command, "migrate") == 0) {
 		printf("database is at schema version %d (%d applied now)\n", nmig ? mig[nmig - 1].version : 0,
 		       applied);

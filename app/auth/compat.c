@@ -52,8 +52,10 @@ int login_compat(struct req *r)
 	struct user u;
 	if ((rc = auth_password_sign_in(r, email, password, &u)))
 		return rc;
+	/* no refresh token, so no session: the token is not listed among the sessions and
+	 * ends with ACCESS_TTL, a sign-out everywhere or a password reset */
 	struct buf jwt = BUF_INIT(JWT_MAX_LEN);
-	if ((rc = auth_access_token(r, &u, time_now_us() / 1000000, &jwt))) {
+	if ((rc = auth_access_token(r, &u, NULL, time_now_us() / 1000000, &jwt))) {
 		buf_free(&jwt);
 		return rc;
 	}

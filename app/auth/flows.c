@@ -1,6 +1,7 @@
 /* auth/flows.c: register, login, verify email, forgot/reset password, invite, and the CLI's
  * first admin. Every door that takes a secret is rate limited per IP and per account; the
  * answer to a wrong email and a wrong password is the same. */
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "auth/auth.h"
 #include "auth/internal.h"
+#include "auth/jwt.h"
 #include "auth/password.h"
 #include "core/config.h"
 #include "core/crypto.h"
@@ -102,8 +104,17 @@ int auth_limit(struct req *r, struct ratelimit *rl, const char *key)
 	return http_error(r, E_RATE_LIMITED, "too many attempts; wait before trying again", NULL);
 }
 
-/* The base of links in mails: PUBLIC_URL, or this server's own address. */
-static const char *public_url(void)
+/* Settings are read-only once loaded, so the fallback is made once, by whichever thread
+ * asks first (request threads and the resets thread may ask at the same time). */
+static char fallback_url[128];
+static pthread_once_t fallback_once = PTHREAD_ONCE_INIT;
+
+static void fallback_init(void)
+{
+	snprintf(fallback_url, sizeof fallback_url, "http://%s", config_str("APP_LISTEN"));
+}
+
+const char *auth_public_url(void)
 {
 	/* PUBLIC_URL when set (a proxy in front), else the address this server really listens
 	 * on, else (a command with no server) the configured one */
@@ -112,10 +123,8 @@ static const char *public_url(void)
 		return u;
 	if (*server_url())
 		return server_url();
-	static char fallback[128];
-	if (!fallback[0])
-		snprintf(fallback, sizeof fallback, "http://%s", config_str("APP_LISTEN"));
-	return fallback;
+	pthread_once(&fallback_once, fallback_init);
+	return fallback_url;
 }
 
 static int link_create(const char *user_id, const char *purpose, int64_t ttl_s, struct buf *token)
@@ -143,8 +152,8 @@ int auth_mail_link(struct req *r, const struct user *u, const char *purpose, int
 	int rc = link_create(u->id, purpose, ttl_s, &token);
 	if (!rc && buf_printf(&body, "Hello %s,\n\n%s\n\n%s%s?token=%s\n\nThe link works once, for %lld hours.\n"
 	                             "If you did not ask for this, ignore this message.\n",
-	                      u->name && *u->name ? u->name : "there", intro, public_url(), link_path(purpose),
-	                      buf_str(&token), (long long)(ttl_s / 3600)))
+	                      u->name && *u->name ? u->name : "there", intro, auth_public_url(),
+	                      link_path(purpose), buf_str(&token), (long long)(ttl_s / 3600)))
 		rc = ERR_TOOBIG;
 	if (!rc)
 		rc = mail_queue_email(u->email, subject, buf_str(&body), buf_str(&token));
@@ -238,6 +247,62 @@ int auth_password_sign_in(struct req *r, const char *email, const char *password
 	return 0;
 }
 
+#define REAUTH_FRESH_S 300 /* a sign-in at most this old counts as the person's word */
+
+/* 0 when the caller's sign-in is fresh: its session started at most REAUTH_FRESH_S ago (a
+ * refresh renews the token, not the sign-in), or, for a token of no session, the token was
+ * issued that recently. */
+static int fresh_sign_in(struct req *r, bool *fresh)
+{
+	struct jwt_claims c;
+	int rc = auth_caller(r, &c);
+	if (rc)
+		return rc;
+	int64_t now_us = time_now_us(), signed_in_us = c.iat * 1000000;
+	if (c.sid[0]) {
+		char now[TIME_RFC3339_LEN];
+		struct auth_session s;
+		time_rfc3339(now_us, now);
+		rc = auth_session_find(&r->arena, c.sid, r->user_id, now, &s);
+		if (rc == ERR_NOTFOUND) {
+			*fresh = false;
+			return 0;
+		}
+		if (rc || (rc = time_parse(s.created_at, &signed_in_us)))
+			return rc;
+	}
+	*fresh = now_us - signed_in_us <= REAUTH_FRESH_S * 1000000LL;
+	return 0;
+}
+
+int auth_reauth(struct req *r, const struct user *u, const char *password)
+{
+	int rc;
+	bool ok = false, rehash = false;
+	if (!u->password_hash) {
+		if ((rc = fresh_sign_in(r, &ok)))
+			return rc;
+		if (ok)
+			return 0;
+		return http_error(r, E_REAUTH_REQUIRED, "sign in again (in the last 5 minutes) to confirm",
+		                  "password");
+	}
+	if (!password)
+		return http_error(r, E_REAUTH_REQUIRED, "confirm with your password", "password");
+	/* a stolen access token must not become a way to guess the password: the same limits
+	 * as the sign-in door, on the same account key */
+	char *account = arena_printf(&r->arena, "%s", u->email ? u->email : u->id);
+	for (char *p = account; p && *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	if ((rc = auth_limit(r, rl_login_ip, r->remote_ip)) ||
+	    (rc = auth_limit(r, rl_login_account, account ? account : u->id)) ||
+	    (rc = auth_verify_password(r, password, u->password_hash, &ok, &rehash)))
+		return rc;
+	if (!ok)
+		return http_error(r, E_REAUTH_REQUIRED, "the password is not right", "password");
+	return 0;
+}
+
 int login_post(struct req *r)
 {
 	struct json *body;
@@ -309,9 +374,22 @@ int forgot_post(struct req *r)
 		return rc;
 	if ((rc = auth_limit(r, rl_reset_ip, r->remote_ip)) || (rc = auth_limit(r, rl_reset_account, email)))
 		return rc;
+	/* 202 whatever happens next, after the same work either way: the address is looked up
+	 * (and a link written and made durable) on the resets thread, so neither the answer nor
+	 * its timing tells whether the account exists */
+	if ((rc = resets_enqueue(r, email)))
+		return rc;
+	static const char accepted[] = "{\"status\":\"accepted\"}";
+	return res_body(r, 202, "application/json", accepted, sizeof accepted - 1);
+}
+
+void auth_reset_mail(const char *email)
+{
+	char first[2048];
+	struct arena a;
 	struct user u;
-	/* 202 whatever happens next: the answer never tells whether the account exists */
-	if (users_by_email(&r->arena, email, &u) == 0 && !u.disabled && db_begin() == 0) {
+	arena_init(&a, 1 << 20, first, sizeof first);
+	if (users_by_email(&a, email, &u) == 0 && !u.disabled && db_begin() == 0) {
 		if (auth_mail_link(NULL, &u, "reset", LINK_TTL_RESET, "Reset your password",
 		                   "Someone asked to reset your password. To choose a new one, open:") == 0 &&
 		    db_commit() == 0)
@@ -319,8 +397,7 @@ int forgot_post(struct req *r)
 		else
 			db_rollback();
 	}
-	static const char accepted[] = "{\"status\":\"accepted\"}";
-	return res_body(r, 202, "application/json", accepted, sizeof accepted - 1);
+	arena_free(&a);
 }
 
 int reset_post(struct req *r)
@@ -422,7 +499,8 @@ int auth_admin_create(const char *email, struct buf *link, struct buf *msg)
 		rc = users_set_access(u.id, "admin", 0);
 	if (!rc)
 		rc = link_create(u.id, "invite", 86400, &token);
-	if (!rc && buf_printf(link, "%s/reset-password?token=%s", public_url(), buf_str(&token)))
+	if (!rc &&
+	    buf_printf(link, "%s/reset-password?token=%s", auth_public_url(), buf_str(&token)))
 		rc = ERR_TOOBIG;
 	if (!rc)
 		rc = db_commit();

@@ -2,6 +2,9 @@
 #ifndef AUTH_INTERNAL_H
 #define AUTH_INTERNAL_H
 
+#include <stdint.h>
+
+#include "core/page.h"
 #include "http/ratelimit.h"
 #include "http/req.h"
 #include "users/users.h"
@@ -23,14 +26,46 @@ int auth_verify_password(struct req *r, const char *password, const char *stored
 int auth_check_password(struct req *r, const char *password, const char *field);
 /* A random URL-safe token (32 bytes) and its SHA-256, for mailed links and refresh tokens. */
 int auth_new_token(struct req *r, char **token, unsigned char hash[32]);
+/* The base of links in mails: PUBLIC_URL, else the address this server listens on, else
+ * (a command without a server) http://APP_LISTEN. Any thread, any time after config_load. */
+const char *auth_public_url(void);
 /* Inside the caller's transaction: a mailed link of purpose for user, valid ttl_s. */
 int auth_mail_link(struct req *r, const struct user *u, const char *purpose, int64_t ttl_s,
                    const char *subject, const char *intro);
-/* Revokes every refresh family of a user (password reset). */
+/* Inside the caller's transaction: ends every session of a user (password reset, sign out
+ * everywhere): their refresh families are revoked and the account's session generation goes
+ * up, so every access token issued before is refused from its next request on. */
 int auth_revoke_user(const char *user_id);
-/* The signed access token (JWT) of u, issued now (seconds), into jwt; 500 (answered) when
- * it cannot be signed. */
-int auth_access_token(struct req *r, const struct user *u, int64_t now_s, struct buf *jwt);
+/* After the commit that revoked family sid of user_id: its access tokens are refused from
+ * now on (the revoked set; when that is full, every session of the user ends instead). */
+void auth_forget_session(const char *sid, const char *user_id);
+/* The signed access token (JWT) of u, issued now (seconds), into jwt; sid is the session
+ * (refresh family) it belongs to, or NULL for none. 500 (answered) when it cannot be signed. */
+int auth_access_token(struct req *r, const struct user *u, const char *sid, int64_t now_s,
+                      struct buf *jwt);
+/* The claims of the caller's access token (the route was authenticated). 0, or 401 answered. */
+struct jwt_claims;
+int auth_caller(struct req *r, struct jwt_claims *c);
+
+/* ---- sessions.c: access tokens of ended sessions, refused until they would expire ------ */
+/* Reloads the sessions ended within the last ACCESS_TTL (after migrations, before serving). */
+WUR int revoked_load(void);
+/* sid's tokens are refused until until_s (seconds). ERR_TOOBIG when the set is full. */
+WUR int revoked_add(const char *sid, int64_t until_s);
+/* True while sid's tokens are refused. Cheap enough for every request: no lock while the
+ * set is empty, one hash probe otherwise. */
+bool revoked_has(const char *sid, int64_t now_s);
+void revoked_free(void);
+/* The User-Agent of r as a session's device: whitespace trimmed, control characters
+ * dropped, at most 200 characters (UTF-8 kept whole); "" without one. In r's arena. */
+const char *auth_session_device(struct req *r);
+
+/* ---- resets.c: forgot-password requests, answered before any work that depends on the
+ * address is done (the work runs on the resets thread) ---------------------------------- */
+/* Queues a reset mail for email; waits (bounded) while the queue is full. 0, or 503 answered. */
+int resets_enqueue(struct req *r, const char *email);
+/* Mails a reset link to email when it names an enabled account, in its own transaction. */
+void auth_reset_mail(const char *email);
 /* The one check behind every password sign-in: rate limits per IP and per account, the same
  * 401 for a wrong email and a wrong password, disabled accounts refused, an old work factor
  * upgraded. 0 with *u, or a negative value already answered. */
@@ -51,8 +86,30 @@ WUR int refresh_token_insert(const unsigned char hash[32], const char *family_id
                              const char *now, const char *expires_at);
 WUR int refresh_token_find(struct arena *a, const unsigned char hash[32], struct refresh_token *t);
 WUR int refresh_token_rotate(const unsigned char hash[32], const char *now);
+/* Both also mark the session (or the user's sessions) ended at now. */
 WUR int refresh_family_revoke(const char *family_id, const char *now);
 WUR int refresh_user_revoke(const char *user_id, const char *now);
+
+/* A session: one sign-in, i.e. one refresh family. Live: not revoked and not expired. */
+struct auth_session {
+	const char *id, *device, *created_at, *last_used_at;
+	bool current; /* set by the handler: the caller's own */
+};
+WUR int auth_session_insert(const char *id, const char *user_id, const char *device,
+                            const char *now, const char *expires_at);
+/* A refresh: last used now, valid until expires_at. */
+WUR int auth_session_touch(const char *id, const char *now, const char *expires_at);
+/* user_id's live session id at now. ERR_NOTFOUND when it is not one (another user's too). */
+WUR int auth_session_find(struct arena *a, const char *id, const char *user_id, const char *now,
+                          struct auth_session *s);
+/* user_id's live sessions at now, newest first; out->items are struct auth_session. */
+WUR int auth_session_page(struct arena *a, const char *user_id, const char *now,
+                          const struct page *pg, struct page_out *out);
+/* Calls each(ctx, id, revoked_at) for every session revoked after since; stops at the first
+ * non-zero return and returns it. */
+WUR int auth_session_revoked_since(const char *since,
+                                   int (*each)(void *ctx, const char *id, const char *revoked_at),
+                                   void *ctx);
 
 struct email_token {
 	const char *user_id, *purpose;

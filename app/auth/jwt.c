@@ -37,7 +37,8 @@ int jwt_sign(const struct jwt_claims *c, const unsigned char *key, size_t klen, 
 	size_t old = out->len;
 	int rc = ERR_INVAL;
 	if (klen < JWT_MIN_KEY_LEN || !claim_ok(c->sub, sizeof c->sub) ||
-	    !claim_ok(c->role, sizeof c->role) || !claim_ok(c->jti, sizeof c->jti))
+	    !claim_ok(c->role, sizeof c->role) || !claim_ok(c->jti, sizeof c->jti) ||
+	    (c->sid[0] && !claim_ok(c->sid, sizeof c->sid)) || c->gen < 0)
 		goto fail;
 
 	struct jw w;
@@ -48,6 +49,10 @@ int jwt_sign(const struct jwt_claims *c, const unsigned char *key, size_t klen, 
 	jw_kint(&w, "iat", c->iat);
 	jw_kint(&w, "exp", c->exp);
 	jw_kstr(&w, "jti", c->jti);
+	if (c->sid[0])
+		jw_kstr(&w, "sid", c->sid);
+	if (c->gen)
+		jw_kint(&w, "gen", c->gen);
 	jw_obj_end(&w);
 	rc = jw_finish(&w);
 	if (rc)
@@ -187,7 +192,9 @@ int jwt_verify(const char *token, size_t len, const unsigned char *key, size_t k
 	if (claim_str(p, "sub", out->sub, sizeof out->sub) ||
 	    claim_str(p, "role", out->role, sizeof out->role) ||
 	    claim_str(p, "jti", out->jti, sizeof out->jti) || claim_int(p, "iat", &out->iat) ||
-	    claim_int(p, "exp", &out->exp)) {
+	    claim_int(p, "exp", &out->exp) ||
+	    (json_get(p, "sid") && claim_str(p, "sid", out->sid, sizeof out->sid)) ||
+	    (json_get(p, "gen") && (claim_int(p, "gen", &out->gen) || out->gen < 0))) {
 		rc = ERR_INVAL;
 		goto fail;
 	}

@@ -25,6 +25,9 @@ struct jwt_claims {
 	char jti[64];  /* token id */
 	int64_t iat;   /* issued at, seconds since the epoch */
 	int64_t exp;   /* expires at: the token is dead from this second on */
+	/* optional: written only when set, and an absent one reads as unset */
+	char sid[64]; /* the session (refresh family) the token belongs to; "" for none */
+	int64_t gen;  /* the account's session generation when issued; 0 is never written */
 };
 
 /* Appends the compact serialization of c to out, with the header exactly
@@ -38,9 +41,9 @@ WUR int jwt_sign(const struct jwt_claims *c, const unsigned char *key, size_t kl
  * claims in *out; JWT_EXPIRED when the token is authentic and well-formed but exp <= now;
  * ERR_INVAL for anything else that is wrong with the token (size, shape, base64url, JSON,
  * alg other than exactly "HS256", bad MAC, a "crit" header, missing, ill-typed or oversized
- * claims); ERR_NOMEM or ERR_CRYPTO for internal failures. On every error *out is zeroed.
- * The MAC is checked (in constant time) before any JSON is parsed, so the parser only ever
- * sees bytes signed with our key. */
+ * claims, an optional one present but ill-typed or oversized); ERR_NOMEM or ERR_CRYPTO for
+ * internal failures. On every error *out is zeroed. The MAC is checked (in constant time)
+ * before any JSON is parsed, so the parser only ever sees bytes signed with our key. */
 WUR int jwt_verify(const char *token, size_t len, const unsigned char *key, size_t klen,
                    int64_t now, struct jwt_claims *out);
 

@@ -1,5 +1,6 @@
 /* auth/routes.c: the auth domain's route tables (its own, and the drop-in routes of the
- * original backends' clients), and its boot: the rate limiters and the access check. */
+ * original backends' clients), and its boot: the rate limiters, the access check and the
+ * sessions ended lately. */
 #include "auth/auth.h"
 #include "auth/internal.h"
 #include "http/server.h"
@@ -16,6 +17,9 @@ int otp_request_post(struct req *r);
 int otp_verify_post(struct req *r);
 int signup_compat(struct req *r);
 int login_compat(struct req *r);
+int auth_sessions_list(struct req *r);
+int auth_session_delete(struct req *r);
+int auth_sessions_delete_all(struct req *r);
 void auth_register_check(void);
 void kdf_init(void);
 void kdf_destroy(void);
@@ -51,6 +55,15 @@ static const char otp_verify_schema[] =
 	"{\"type\":\"object\",\"required\":[\"phone\",\"code\"],\"properties\":{\"phone\":{\"type\":\"string\"},"
 	"\"code\":{\"type\":\"string\",\"pattern\":\"^[0-9]{6}$\"}}}";
 
+static const char sessions_schema[] =
+	"{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{\"items\":{\"type\":\"array\","
+	"\"items\":{\"type\":\"object\",\"required\":[\"id\",\"device\",\"created_at\",\"last_used_at\",\"current\"],"
+	"\"properties\":{\"id\":{\"type\":\"string\"},\"device\":{\"type\":\"string\",\"description\":\"the User-Agent at sign-in\"},"
+	"\"created_at\":{\"type\":\"string\",\"description\":\"the sign-in\"},"
+	"\"last_used_at\":{\"type\":\"string\",\"description\":\"the last refresh (the sign-in until one happens)\"},"
+	"\"current\":{\"type\":\"boolean\",\"description\":\"the session of the token that asks\"}}}},"
+	"\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}";
+
 static const struct route routes[] = {
 	{"POST", "/api/v1/auth/register", register_post, ACCESS_PUBLIC, BODY_MAX,
 	 "Create an account; mails a link to confirm the address", register_schema, tokens_schema, 201, NULL},
@@ -73,10 +86,18 @@ static const struct route routes[] = {
 	 "Send a 6-digit sign-in code by SMS (5 minutes, 5 tries)", phone_schema, NULL, 202, NULL},
 	{"POST", "/api/v1/auth/otp/verify", otp_verify_post, ACCESS_PUBLIC, BODY_MAX,
 	 "Sign in with the code; the first sign-in creates the account", otp_verify_schema, tokens_schema, 200, NULL},
+	{"GET", "/api/v1/auth/sessions", auth_sessions_list, ACCESS_USER, 0,
+	 "My sessions (one per sign-in), newest first; current marks the one asking", NULL, sessions_schema, 200, NULL},
+	{"DELETE", "/api/v1/auth/sessions", auth_sessions_delete_all, ACCESS_USER, 0,
+	 "Sign out everywhere, this session too: every refresh and access token stops working at once", NULL, NULL,
+	 204, NULL},
+	{"DELETE", "/api/v1/auth/sessions/{id}", auth_session_delete, ACCESS_USER, 0,
+	 "Sign one session out: its refresh token and its access tokens stop working at once", NULL, NULL, 204, NULL},
 };
 
 const struct route_table auth_routes = ROUTE_TABLE("auth", routes,
-						   "Sign-up, sign-in (password or phone code), tokens, email verification, password reset, invitations");
+						   "Sign-up, sign-in (password or phone code), tokens, sessions, email "
+						   "verification, password reset, invitations");
 
 static const char signup_schema[] =
 	"{\"type\":\"object\",\"required\":[\"email\"],\"properties\":{\"email\":{\"type\":\"string\",\"format\":\"email\"},"
@@ -129,7 +150,8 @@ int auth_init(void)
 		return ERR_NOMEM;
 	kdf_init();
 	auth_register_check();
-	return 0;
+	/* sessions ended just before a restart keep their access tokens refused */
+	return revoked_load();
 }
 
 void auth_shutdown(void)
@@ -141,4 +163,5 @@ void auth_shutdown(void)
 		*all[i] = NULL;
 	}
 	kdf_destroy();
+	revoked_free();
 }

@@ -1,6 +1,6 @@
-/* auth/store.c: every SQL statement on auth's tables (refresh_tokens, email_tokens,
- * otp_codes), through store/db.h's engine-neutral calls only. Must never build SQL from
- * values, never store a token or code but as its hash, and never write one out. */
+/* auth/store.c: every SQL statement on auth's tables (refresh_tokens, sessions, email_tokens,
+ * otp_codes), through store/db.h's engine-neutral calls only. Must never build SQL from values,
+ * never store a token or code but as its hash, and never write one out. */
 #include <string.h>
 
 #include "auth/auth.h"
@@ -19,6 +19,27 @@ static const char sql_revoke_family[] =
 static const char sql_revoke_user[] =
 	"UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE user_id = ?1";
 
+static const char sql_session_revoke[] =
+	"UPDATE sessions SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1";
+static const char sql_session_revoke_user[] =
+	"UPDATE sessions SET revoked_at = coalesce(revoked_at, ?2) WHERE user_id = ?1";
+static const char sql_session_insert[] =
+	"INSERT INTO sessions(id, user_id, device, created_at, last_used_at, expires_at)"
+	" VALUES(?1, ?2, ?3, ?4, ?4, ?5)";
+static const char sql_session_touch[] =
+	"UPDATE sessions SET last_used_at = ?2, expires_at = ?3 WHERE id = ?1";
+/* column 0 is the id: the cursor of a page; ids are UUIDv7, so "id < cursor" is older */
+#define SESSION_COLUMNS "id, device, created_at, last_used_at"
+static const char sql_session_find[] =
+	"SELECT " SESSION_COLUMNS " FROM sessions"
+	" WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3";
+static const char sql_session_page[] =
+	"SELECT " SESSION_COLUMNS " FROM sessions"
+	" WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND (?3 IS NULL OR id < ?3)"
+	" ORDER BY id DESC LIMIT ?4";
+static const char sql_session_revoked_since[] =
+	"SELECT id, revoked_at FROM sessions WHERE revoked_at > ?1";
+
 static const char sql_email_insert[] =
 	"INSERT INTO email_tokens(token_hash, user_id, purpose, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5)";
 static const char sql_email_find[] =
@@ -36,6 +57,10 @@ static const char sql_otp_delete[] = "DELETE FROM otp_codes WHERE phone = ?1";
 /* account deletion and export */
 static const char sql_refresh_of_user[] = "DELETE FROM refresh_tokens WHERE user_id = ?1";
 static const char sql_email_of_user[] = "DELETE FROM email_tokens WHERE user_id = ?1";
+static const char sql_sessions_of_user[] = "DELETE FROM sessions WHERE user_id = ?1";
+static const char sql_session_export[] =
+	"SELECT id, device, created_at, last_used_at, expires_at, revoked_at FROM sessions"
+	" WHERE user_id = ?1 ORDER BY id";
 static const char sql_refresh_export[] =
 	"SELECT family_id, created_at, expires_at, rotated_at, revoked_at FROM refresh_tokens"
 	" WHERE user_id = ?1 ORDER BY created_at";
@@ -104,13 +129,89 @@ int refresh_token_rotate(const unsigned char hash[32], const char *now)
 int refresh_family_revoke(const char *family_id, const char *now)
 {
 	const char *p[] = {family_id, now};
-	return db_run(sql_revoke_family, "revoke family", 2, p);
+	int rc = db_run(sql_revoke_family, "revoke family", 2, p);
+	return rc ? rc : db_run(sql_session_revoke, "end session", 2, p);
 }
 
 int refresh_user_revoke(const char *user_id, const char *now)
 {
 	const char *p[] = {user_id, now};
-	return db_run(sql_revoke_user, "revoke user", 2, p);
+	int rc = db_run(sql_revoke_user, "revoke user", 2, p);
+	return rc ? rc : db_run(sql_session_revoke_user, "end sessions", 2, p);
+}
+
+/* ---- sessions --------------------------------------------------------------------------- */
+
+int auth_session_insert(const char *id, const char *user_id, const char *device, const char *now,
+                        const char *expires_at)
+{
+	const char *p[] = {id, user_id, device, now, expires_at};
+	return db_run(sql_session_insert, "session insert", 5, p);
+}
+
+int auth_session_touch(const char *id, const char *now, const char *expires_at)
+{
+	const char *p[] = {id, now, expires_at};
+	return db_run(sql_session_touch, "session touch", 3, p);
+}
+
+/* db_page's row reader: SESSION_COLUMNS */
+static int auth_session_row(struct arena *a, db_stmt *st, void *item)
+{
+	struct auth_session *s = item;
+	s->current = false;
+	if (!(s->id = db_text(a, st, 0)) || !(s->device = db_text(a, st, 1)) ||
+	    !(s->created_at = db_text(a, st, 2)) || !(s->last_used_at = db_text(a, st, 3)))
+		return ERR_NOMEM;
+	return 0;
+}
+
+int auth_session_find(struct arena *a, const char *id, const char *user_id, const char *now,
+                      struct auth_session *s)
+{
+	db_stmt *st = db_prep(sql_session_find);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, user_id);
+	db_bind_text(st, 3, now);
+	int rc = db_step(st, "session lookup");
+	if (rc == DB_ROW)
+		rc = auth_session_row(a, st, s);
+	else if (rc == DB_DONE)
+		rc = ERR_NOTFOUND;
+	db_done(st);
+	return rc;
+}
+
+int auth_session_page(struct arena *a, const char *user_id, const char *now, const struct page *pg,
+                      struct page_out *out)
+{
+	db_stmt *st = db_prep(sql_session_page);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, user_id);
+	db_bind_text(st, 2, now);
+	db_bind_text(st, 3, pg->cursor);
+	db_bind_int(st, 4, pg->limit + 1);
+	return db_page(a, st, pg, sizeof(struct auth_session), auth_session_row, out,
+	               "session page");
+}
+
+int auth_session_revoked_since(const char *since,
+                               int (*each)(void *ctx, const char *id, const char *revoked_at),
+                               void *ctx)
+{
+	db_stmt *st = db_prep(sql_session_revoked_since);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, since);
+	int rc;
+	while ((rc = db_step(st, "revoked sessions")) == DB_ROW)
+		if ((rc = each(ctx, db_col(st, 0), db_col(st, 1))) != 0)
+			break;
+	db_done(st);
+	return rc == DB_DONE ? 0 : rc;
 }
 
 /* ---- mailed links ------------------------------------------------------------------------ */
@@ -236,6 +337,8 @@ int auth_user_deleted(const char *user_id)
 		rc = db_run(sql_refresh_of_user, "user deleted: refresh tokens", 1, &user_id);
 	if (!rc)
 		rc = db_run(sql_email_of_user, "user deleted: email tokens", 1, &user_id);
+	if (!rc)
+		rc = db_run(sql_sessions_of_user, "user deleted: sessions", 1, &user_id);
 	arena_free(&a);
 	return rc;
 }
@@ -272,14 +375,20 @@ int auth_user_export(struct arena *a, struct jw *w, const char *user_id)
 	static const char *const refresh[] = {"family_id", "created_at", "expires_at", "rotated_at", "revoked_at"};
 	static const char *const email[] = {"purpose", "created_at", "expires_at", "used_at"};
 	static const char *const otp[] = {"created_at", "expires_at", "tries_left"};
-	static const bool texts[] = {false, false, false, false, false}, otp_int[] = {false, false, true};
+	static const char *const sessions[] = {"id",           "device",     "created_at",
+	                                       "last_used_at", "expires_at", "revoked_at"};
+	static const bool texts[] = {false, false, false, false, false, false};
+	static const bool otp_int[] = {false, false, true};
 	const char *phone;
 	int rc = phone_of(a, user_id, &phone);
 	if (rc)
 		return rc;
 	jw_key(w, "auth");
 	jw_obj(w);
-	rc = export_rows(w, "refresh_tokens", sql_refresh_export, user_id, refresh, texts, 5);
+	rc = export_rows(w, "sessions", sql_session_export, user_id, sessions, texts, 6);
+	if (!rc)
+		rc = export_rows(w, "refresh_tokens", sql_refresh_export, user_id, refresh, texts,
+		                 5);
 	if (!rc)
 		rc = export_rows(w, "email_tokens", sql_email_export, user_id, email, texts, 4);
 	if (!rc && phone) {

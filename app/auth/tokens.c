@@ -30,12 +30,16 @@ int auth_new_token(struct req *r, char **token, unsigned char hash[32])
 	return *token ? 0 : ERR_NOMEM;
 }
 
-int auth_access_token(struct req *r, const struct user *u, int64_t now_s, struct buf *jwt)
+int auth_access_token(struct req *r, const struct user *u, const char *sid, int64_t now_s,
+                      struct buf *jwt)
 {
 	struct jwt_claims c;
 	memset(&c, 0, sizeof c);
 	snprintf(c.sub, sizeof c.sub, "%s", u->id);
 	snprintf(c.role, sizeof c.role, "%s", u->role);
+	if (sid)
+		snprintf(c.sid, sizeof c.sid, "%s", sid);
+	c.gen = u->session_gen;
 	if (uuid7(c.jti))
 		return ERR_CRYPTO;
 	c.iat = now_s;
@@ -43,14 +47,16 @@ int auth_access_token(struct req *r, const struct user *u, int64_t now_s, struct
 	size_t klen;
 	const unsigned char *key = datadir_key(&klen);
 	if (!key || jwt_sign(&c, key, klen, jwt) != 0)
-		return http_error(r, E_INTERNAL, "the access token could not be signed", NULL);
+		return r ? http_error(r, E_INTERNAL, "the access token could not be signed", NULL)
+		         : ERR_CRYPTO;
 	return 0;
 }
 
 int auth_issue(struct req *r, int status, const struct user *u, const char *family)
 {
 	char fam[UUID_STR_LEN], now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
-	if (!family) {
+	bool sign_in = !family;
+	if (sign_in) {
 		if (uuid7(fam))
 			return ERR_CRYPTO;
 		family = fam;
@@ -65,8 +71,15 @@ int auth_issue(struct req *r, int status, const struct user *u, const char *fami
 	time_rfc3339(now_us + config_int("REFRESH_TTL") * 1000000, exp);
 	if ((rc = refresh_token_insert(hash, family, u->id, now, exp)))
 		return rc;
+	/* a sign-in starts a session; a refresh is its latest use */
+	if (sign_in)
+		rc = auth_session_insert(family, u->id, auth_session_device(r), now, exp);
+	else
+		rc = auth_session_touch(family, now, exp);
+	if (rc)
+		return rc;
 	struct buf jwt = BUF_INIT(JWT_MAX_LEN);
-	if ((rc = auth_access_token(r, u, now_us / 1000000, &jwt))) {
+	if ((rc = auth_access_token(r, u, family, now_us / 1000000, &jwt))) {
 		buf_free(&jwt);
 		return rc;
 	}
@@ -88,7 +101,8 @@ int auth_revoke_user(const char *user_id)
 {
 	char now[TIME_RFC3339_LEN];
 	time_rfc3339(time_now_us(), now);
-	return refresh_user_revoke(user_id, now);
+	int rc = refresh_user_revoke(user_id, now);
+	return rc ? rc : users_bump_session_gen(user_id);
 }
 
 static int bad_refresh(struct req *r)
@@ -128,10 +142,12 @@ int refresh_post(struct req *r)
 	if (!rc && row.rotated) {
 		/* a used token came back: someone holds a copy. End the whole sign-in. */
 		rc = refresh_family_revoke(row.family_id, now);
-		if (!rc && (rc = db_commit()) == 0)
+		if (!rc && (rc = db_commit()) == 0) {
+			auth_forget_session(row.family_id, row.user_id);
 			return http_error(r, E_UNAUTHORIZED,
 			                  "this refresh token was already used; the session is signed out",
 			                  "refresh_token");
+		}
 	}
 	struct user u;
 	if (!rc) {
@@ -163,6 +179,7 @@ int logout_post(struct req *r)
 	if ((rc = db_begin()))
 		return rc;
 	rc = refresh_token_find(&r->arena, hash, &row);
+	bool found = rc == 0;
 	if (rc == 0)
 		rc = refresh_family_revoke(row.family_id, now);
 	if (rc == 0 || rc == ERR_NOTFOUND)
@@ -171,6 +188,8 @@ int logout_post(struct req *r)
 		db_rollback();
 		return rc;
 	}
+	if (found) /* the session's access tokens end with it */
+		auth_forget_session(row.family_id, row.user_id);
 	r->status = 204; /* also for an unknown token: logging out twice is not an error */
 	return 0;
 }
@@ -210,8 +229,8 @@ static int verify_cached(const char *token, const unsigned char *key, size_t kle
 	return rc;
 }
 
-/* server_authenticate: Bearer JWT, then the account's current role and state. */
-static int authenticate(struct req *r, enum route_access need)
+/* The request's access token checked (MAC, expiry) into c: 0, or 401 answered. */
+static int token_claims(struct req *r, int64_t now, struct jwt_claims *c)
 {
 	const char *h = req_header(r, "Authorization");
 	/* EventSource cannot send headers: a GET may carry the token as ?access_token= (the
@@ -222,12 +241,28 @@ static int authenticate(struct req *r, enum route_access need)
 	const char *token = q ? q : h + 7;
 	size_t klen;
 	const unsigned char *key = datadir_key(&klen);
-	struct jwt_claims c;
-	int rc = verify_cached(token, key, klen, time(NULL), &c);
+	int rc = verify_cached(token, key, klen, now, c);
 	if (rc == JWT_EXPIRED)
 		return http_error(r, E_UNAUTHORIZED, "the access token has expired; refresh it", NULL);
 	if (rc)
 		return http_error(r, E_UNAUTHORIZED, "the access token is not valid", NULL);
+	return 0;
+}
+
+int auth_caller(struct req *r, struct jwt_claims *c)
+{
+	return token_claims(r, time(NULL), c);
+}
+
+/* server_authenticate: Bearer JWT, then the account's current role and state, and whether
+ * the token's session was ended (sign out, sign out everywhere, a password reset). */
+static int authenticate(struct req *r, enum route_access need)
+{
+	struct jwt_claims c;
+	int64_t now = time(NULL);
+	int rc = token_claims(r, now, &c);
+	if (rc)
+		return rc;
 	/* the current row, not the token's claims: a role change or a disable counts at once */
 	struct user *u = arena_alloc(&r->arena, sizeof *u);
 	rc = u ? users_by_id(&r->arena, c.sub, u) : ERR_NOMEM;
@@ -235,6 +270,9 @@ static int authenticate(struct req *r, enum route_access need)
 		return http_error(r, E_UNAUTHORIZED, "this account is disabled or gone", NULL);
 	if (rc)
 		return http_error(r, E_UNAVAILABLE, "the account could not be checked", NULL);
+	if (c.gen != u->session_gen || (c.sid[0] && revoked_has(c.sid, now)))
+		return http_error(r, E_UNAUTHORIZED, "this session was signed out; sign in again",
+		                  NULL);
 	bool admin = strcmp(u->role, "admin") == 0;
 	if ((need == ACCESS_ADMIN && !admin) || (need == ACCESS_AGENT && !admin && strcmp(u->role, "agent") != 0))
 		return http_error(r, E_FORBIDDEN, "your role does not allow this", NULL);

@@ -49,6 +49,9 @@ static struct setting settings[] = {
 	{"SMS_FROM", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"MAIL_RETRY_MS", K_INT, "30000", 10, 3600000, NULL, NULL, NULL},
 	{"MEDIA_MAX_BYTES", K_INT, "26214400", 1, 1LL << 40, NULL, NULL, NULL},
+	{"MEDIA_GC_INTERVAL_S", K_INT, "3600", 1, 604800, NULL, NULL, NULL},
+	/* an upload's file is written, renamed into place and then referenced within seconds */
+	{"MEDIA_ORPHAN_AGE_S", K_INT, "3600", 60, 31536000, NULL, NULL, NULL},
 	{"LLM_BASE_URL", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"LLM_API_KEY", K_STR, "", 0, 0, NULL, NULL, NULL},
 	{"LLM_MODEL", K_STR, "gpt-4o-mini", 0, 0, NULL, NULL, NULL},

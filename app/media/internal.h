@@ -36,6 +36,9 @@ int media_store(struct arena *a, const char *tmp, const struct media *m);
 /* Deletes the row (the caller's own, or any for an admin) and clears avatars that used it,
  * in its own transaction, then removes the file when no row points at it any more. */
 int media_remove(struct arena *a, const char *id, const char *caller, bool admin);
+/* False only when no media row has these bytes (an error reads as "in use": a lookup
+ * that fails never costs a file). Under media_files when the answer decides an unlink. */
+bool media_sha_in_use(const char *sha);
 /* A gallery item with its media; strings in the arena they were read into. */
 struct gallery_item {
 	const char *id, *caption, *created_at;

@@ -16,6 +16,11 @@ extern const struct route_table media_compat_routes;
  * the server starts (no upload can be in flight). */
 WUR int media_init(const char *data_dir, struct buf *msg);
 void media_shutdown(void);
+/* The collector: a thread that, every MEDIA_GC_INTERVAL_S, deletes the files under
+ * DIR/media no media row references and that are older than MEDIA_ORPHAN_AGE_S (an
+ * account deletion leaves such files behind). After media_init; stop before media_shutdown. */
+WUR int media_gc_start(void);
+void media_gc_stop(void);
 /* 0 when media_id names a media row that user_id owns, else ERR_NOTFOUND (or ERR_DB):
  * for other domains that attach media (avatars). */
 int media_check_owner(const char *media_id, const char *user_id);

@@ -210,6 +210,9 @@ int media_store(struct arena *a, const char *tmp, const struct media *m)
 	struct stat s;
 	if (stat(path, &s) == 0) {
 		unlink(tmp); /* the same bytes are already here: share them */
+		/* the file may be an orphan the collector is about to judge by its age: it is
+		 * referenced again, so it is young again (the collector also holds media_files) */
+		(void)utimensat(AT_FDCWD, path, NULL, 0);
 	} else if (mkdir_ok(dir1) || mkdir_ok(dir2) || rename(tmp, path) != 0) {
 		log_error("media file could not be stored", "detail", strerror(errno), NULL);
 		rc = ERR_IO;
@@ -227,6 +230,17 @@ int media_store(struct arena *a, const char *tmp, const struct media *m)
 	return rc;
 }
 
+bool media_sha_in_use(const char *sha)
+{
+	db_stmt *st = db_prep(sql_sha_used);
+	if (!st)
+		return true;
+	db_bind_text(st, 1, sha);
+	int step = db_step(st, "media file in use");
+	db_done(st);
+	return step != DB_DONE;
+}
+
 int media_remove(struct arena *a, const char *id, const char *caller, bool admin)
 {
 	struct media m;
@@ -240,15 +254,9 @@ int media_remove(struct arena *a, const char *id, const char *caller, bool admin
 	if (rc) {
 		db_rollback();
 	} else {
-		db_stmt *st = db_prep(sql_sha_used);
-		if (st) {
-			db_bind_text(st, 1, m.sha256);
-			int step = db_step(st, "media file in use");
-			db_done(st);
-			char *path = step == DB_DONE ? media_path(a, m.sha256) : NULL;
-			if (path && unlink(path) != 0 && errno != ENOENT)
-				log_warn("media file could not be removed", "detail", strerror(errno), NULL);
-		}
+		char *path = !media_sha_in_use(m.sha256) ? media_path(a, m.sha256) : NULL;
+		if (path && unlink(path) != 0 && errno != ENOENT)
+			log_warn("media file could not be removed", "detail", strerror(errno), NULL);
 	}
 	pthread_mutex_unlock(&media_files);
 	return rc;

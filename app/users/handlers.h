@@ -7,6 +7,8 @@
 
 int me_get(struct req *r);
 int me_put(struct req *r);
+int me_delete(struct req *r);
+int me_export(struct req *r);
 int user_get(struct req *r);
 int admin_users_list(struct req *r);
 int admin_user_patch(struct req *r);

@@ -21,6 +21,13 @@ static const char me_put_schema[] =
 	"\"finance\":{\"type\":\"object\",\"properties\":{\"risk_profile\":{\"enum\":[\"conservative\","
 	"\"moderate\",\"aggressive\"]},\"horizon_years\":{\"type\":\"integer\"},\"goals\":{\"type\":\"string\"},"
 	"\"monthly_income\":{\"type\":\"integer\"}}}}}";
+static const char me_delete_schema[] =
+	"{\"type\":\"object\",\"properties\":{\"password\":{\"type\":\"string\","
+	"\"description\":\"required when the account has a password; without one, sign in again first\"}}}";
+static const char export_schema[] =
+	"{\"type\":\"object\",\"required\":[\"exported_at\"],\"properties\":{\"exported_at\":{\"type\":\"string\"},"
+	"\"account\":{\"type\":\"object\"},\"auth\":{\"type\":\"object\"},\"media\":{\"type\":\"object\"}},"
+	"\"additionalProperties\":true,\"description\":\"one member per domain with what it keeps about me\"}";
 static const char list_schema[] =
 	"{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\"},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}";
 static const char contact_add_schema[] =
@@ -32,6 +39,12 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/users/me", me_get, ACCESS_USER, 0, "My profile", NULL, user_schema, 200, NULL},
 	{"PUT", "/api/v1/users/me", me_put, ACCESS_USER, BODY_MAX,
 	 "Update my profile (only the fields given; null clears optional ones)", me_put_schema, user_schema, 200, NULL},
+	{"DELETE", "/api/v1/users/me", me_delete, ACCESS_USER, 4096,
+	 "Delete my account and everything kept about me, at once (password, or a sign-in within 5 minutes)",
+	 me_delete_schema, NULL, 204, NULL},
+	{"GET", "/api/v1/users/me/export", me_export, ACCESS_USER, 0,
+	 "Everything kept about me, as a JSON file (never a password hash, token hash or secret)", NULL, export_schema,
+	 200, NULL},
 	{"GET", "/api/v1/users/contacts", contacts_list, ACCESS_USER, 0, "My contacts", NULL, list_schema, 200, NULL},
 	{"POST", "/api/v1/users/contacts", contacts_add, ACCESS_USER, 1024, "Add a contact by user id or phone",
 	 contact_add_schema, user_schema, 201, NULL},

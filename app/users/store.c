@@ -10,7 +10,7 @@
 /* Column 0 is always the id: the cursor of a page and the first field of struct user. */
 #define USER_COLUMNS_WITH(pw)                                                                     \
 	"u.id, u.email, u.phone, " pw ", u.name, u.bio, u.country, u.locale, u.avatar_media_id, "     \
-	"u.finance, u.role, u.email_verified_at, u.created_at, u.updated_at, u.disabled"
+	"u.finance, u.role, u.email_verified_at, u.created_at, u.updated_at, u.disabled, u.session_gen"
 #define USER_COLUMNS USER_COLUMNS_WITH("u.password_hash")
 /* lists never carry password hashes */
 #define USER_COLUMNS_LISTED USER_COLUMNS_WITH("NULL")
@@ -47,6 +47,7 @@ static const char sql_update[] =
 static const char sql_set_access[] =
 	"UPDATE users SET role = coalesce(?2, role), disabled = coalesce(?3, disabled), updated_at = ?4"
 	" WHERE id = ?1";
+static const char sql_bump_gen[] = "UPDATE users SET session_gen = session_gen + 1 WHERE id = ?1";
 static const char sql_clear_avatar[] = "UPDATE users SET avatar_media_id = NULL WHERE avatar_media_id = ?1";
 static const char sql_delete[] = "DELETE FROM users WHERE id = ?1";
 
@@ -76,6 +77,7 @@ static int user_row(struct arena *a, db_stmt *st, void *item)
 		if (!db_col_null(st, i) && !(*text[i] = db_text(a, st, i)))
 			return ERR_NOMEM;
 	u->disabled = db_col_int(st, 14) != 0;
+	u->session_gen = db_col_int(st, 15);
 	return u->id && u->role ? 0 : ERR_DB;
 }
 
@@ -257,6 +259,15 @@ int users_set_access(const char *id, const char *role, int disabled)
 int users_clear_avatar_media(const char *media_id)
 {
 	return db_run(sql_clear_avatar, "avatar clear", 1, &media_id);
+}
+
+int users_bump_session_gen(const char *id)
+{
+	db_stmt *st = db_prep(sql_bump_gen);
+	if (!st)
+		return ERR_DB;
+	db_bind_text(st, 1, id);
+	return write_done(st, "session generation", true);
 }
 
 int contacts_page(struct arena *a, const char *owner_id, const struct page *pg, struct page_out *out)

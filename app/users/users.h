@@ -5,6 +5,8 @@
 #define USERS_USERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/arena.h"
 #include "core/json.h"
@@ -21,6 +23,7 @@ struct user {
 	const char *id, *email, *phone, *password_hash, *name, *bio, *country, *locale;
 	const char *avatar_media_id, *finance, *role, *email_verified_at, *created_at, *updated_at;
 	bool disabled;
+	int64_t session_gen; /* access tokens issued under another generation are refused */
 };
 
 /* A change to a profile: a field is written only when its has_ flag is set; a NULL value
@@ -56,6 +59,9 @@ WUR int users_update(const char *id, const struct user_changes *c);
 WUR int users_set_access(const char *id, const char *role, int disabled);
 /* Every avatar that shows media_id goes back to none (the media is being deleted). */
 WUR int users_clear_avatar_media(const char *media_id);
+/* Ends every access token of the user at its next request (sign out everywhere, a password
+ * reset): the session generation goes up by one. 0, ERR_NOTFOUND or ERR_DB. */
+WUR int users_bump_session_gen(const char *id);
 
 /* ---- contacts: a person's address book; only its owner ever sees it ------------------ */
 /* owner's contacts that are not disabled, by contact id; out->items are struct user. */
@@ -69,6 +75,18 @@ WUR int contacts_delete(const char *owner_id, const char *contact_id);
 bool contacts_linked(const char *owner_id, const char *contact_id);
 
 /* ---- account deletion and export ------------------------------------------------------ */
+/* What one domain keeps about a person, for DELETE /users/me and GET /users/me/export. main.c
+ * lists one row per domain (like the route tables); a new domain adds one line there.
+ * deleted runs inside the open write transaction of the deletion, before the user row goes
+ * (it may still read it), and never begins or commits; export writes one JSON member (key
+ * and value) and never a password hash, token hash or secret. Both: 0 or a negative error. */
+struct user_hook {
+	const char *name;
+	int (*deleted)(const char *user_id);
+	int (*export)(struct arena *a, struct jw *w, const char *user_id);
+};
+/* Before the server starts; the table must outlive it. */
+void users_set_hooks(const struct user_hook *hooks, size_t n);
 /* Inside the caller's open write transaction: deletes the contacts the user made and the
  * entries naming the user in other people's contacts. Not the user row itself: that goes
  * last, with users_delete, once every domain has deleted what it keeps. */

@@ -444,9 +444,67 @@ static void test_shape(void)
 	free(ok);
 }
 
+/* The optional claims: sid (the session) and gen (the account's session generation). Written
+ * only when set, read as unset when absent, and a present one must be well-typed. */
+static void test_session_claims(void)
+{
+	struct jwt_claims in = {.iat = NOW, .exp = NOW + 900, .gen = 3}, out;
+	memcpy(in.sub, "u1", 3);
+	memcpy(in.role, "user", 5);
+	memcpy(in.jti, "j1", 3);
+	memcpy(in.sid, "01a21599-7e7f-710e-a32e-895c8300d8c1", 37);
+	struct buf t = BUF_INIT(JWT_MAX_LEN), p = BUF_INIT(1024);
+	CHECK(jwt_sign(&in, key, KLEN, &t) == 0);
+	CHECK(jwt_verify(t.ptr, t.len, key, KLEN, NOW, &out) == 0);
+	CHECK_STR(out.sid, in.sid);
+	CHECK(out.gen == 3);
+	const char *d1 = strchr(t.ptr, '.'), *d2 = strrchr(t.ptr, '.');
+	CHECK(crypto_b64url_decode(&p, d1 + 1, (size_t)(d2 - d1 - 1)) == 0);
+	CHECK_STR(buf_str(&p),
+	          "{\"sub\":\"u1\",\"role\":\"user\",\"iat\":1700000000,\"exp\":1700000900,"
+	          "\"jti\":\"j1\",\"sid\":\"01a21599-7e7f-710e-a32e-895c8300d8c1\",\"gen\":3}");
+	/* absent: "" and 0 (tokens from before sessions existed) */
+	memset(&out, 0x55, sizeof out);
+	CHECK(verify(forge(good_hdr, good_pay), &out) == 0);
+	CHECK(out.sid[0] == '\0' && out.gen == 0);
+	/* a negative generation is never signed */
+	in.gen = -1;
+	buf_reset(&t);
+	CHECK(jwt_sign(&in, key, KLEN, &t) == ERR_INVAL && t.len == 0);
+	static const char *bad[][2] = {
+	    {"sid number", "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                   "\"exp\":1700000900,\"sid\":7}"},
+	    {"sid empty", "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                  "\"exp\":1700000900,\"sid\":\"\"}"},
+	    {"sid too long", "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                     "\"exp\":1700000900,\"sid\":\"0123456789012345678901234567890123456789"
+	                     "012345678901234567890123\"}"},
+	    {"gen string", "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                   "\"exp\":1700000900,\"gen\":\"1\"}"},
+	    {"gen fraction", "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                     "\"exp\":1700000900,\"gen\":1.5}"},
+	    {"gen negative", "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                     "\"exp\":1700000900,\"gen\":-1}"},
+	    {"gen null", "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                 "\"exp\":1700000900,\"gen\":null}"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		rejects(bad[i][0], forge(good_hdr, bad[i][1]));
+	/* the longest sid that fits is accepted */
+	CHECK(verify(forge(good_hdr,
+	                   "{\"sub\":\"u1\",\"role\":\"user\",\"jti\":\"j1\",\"iat\":1,"
+	                   "\"exp\":1700000900,\"sid\":\"012345678901234567890123456789012345678901"
+	                   "234567890123456789012\"}"),
+	             &out) == 0 &&
+	      strlen(out.sid) == 63);
+	buf_free(&t);
+	buf_free(&p);
+}
+
 int main(void)
 {
 	test_round_trip();
+	test_session_claims();
 	test_sign_refuses();
 	test_rfc7515();
 	test_tampered();
