@@ -9,7 +9,7 @@
 static const char user_schema[] =
 	"{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
 	"\"avatar_url\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},"
-	"\"email_verified\":{\"type\":\"boolean\"},\"phone\":{\"type\":[\"string\",\"null\"]},"
+	"\"email_verified\":{\"type\":\"boolean\"},\"has_password\":{\"type\":\"boolean\"},\"phone\":{\"type\":[\"string\",\"null\"]},"
 	"\"bio\":{\"type\":\"string\"},\"country\":{\"type\":[\"string\",\"null\"]},"
 	"\"locale\":{\"type\":[\"string\",\"null\"]},\"avatar_media_id\":{\"type\":[\"string\",\"null\"]},"
 	"\"finance\":{\"type\":[\"object\",\"null\"]},\"role\":{\"enum\":[\"user\",\"agent\",\"admin\"]},"

@@ -21,6 +21,8 @@ void users_json(struct jw *w, const struct user *u, bool full)
 	if (full) {
 		jw_kstr(w, "email", u->email);
 		jw_kbool(w, "email_verified", u->email_verified_at != NULL);
+		/* whether deleting the account asks for a password or a fresh sign-in */
+		jw_kbool(w, "has_password", u->password_hash != NULL);
 		jw_kstr(w, "phone", u->phone);
 		jw_kstr(w, "bio", u->bio);
 		jw_kstr(w, "country", u->country);

@@ -53,7 +53,9 @@ test('register returns the user and a token pair, and mails a link that verifies
   assert.match(mail.headers.from, /noreply@app\.test/);
   const token = tokenFrom(mail);
   assert.equal((await post('/auth/verify-email', { token })).status, 204);
-  assert.equal((await get('/users/me', u.access_token)).json.email_verified, true);
+  const verified = (await get('/users/me', u.access_token)).json;
+  assert.equal(verified.email_verified, true);
+  assert.equal(verified.has_password, true);
   assertError(assert, await post('/auth/verify-email', { token }), 400, 'invalid_input');
   assertError(assert, await post('/auth/verify-email', { token: 'nope' }), 400, 'invalid_input');
 });
@@ -339,6 +341,7 @@ test('phone sign-in: the code goes out in Twilio format; first use creates the a
     const ok = await call('/auth/otp/verify', { phone, code });
     assert.equal(ok.status, 201);
     assert.equal(ok.json.user.phone, phone);
+    assert.equal(ok.json.user.has_password, false, 'a phone account has no password');
     assertError(assert, await call('/auth/otp/verify', { phone, code }), 401, 'unauthorized');
     // the second sign-in finds the same account
     await call('/auth/otp/request', { phone });

@@ -80,8 +80,8 @@ function exportPanel() {
     form);
 }
 
-// hasPassword: an account made with an email address has one; a phone-only account has not,
-// and confirms by a recent sign-in instead.
+// hasPassword (the profile's has_password): such an account confirms with its password; one
+// without (phone sign-in, an invitation never accepted) confirms by a recent sign-in instead.
 function deletePanel(hasPassword, go) {
   const again = h('div', { role: 'status' });
   const form = h('form', { class: 'stack', novalidate: true },
@@ -121,6 +121,6 @@ export async function render(main, { go }) {
   const sessions = sessionsPanel();
   main.append(h('h1', {}, 'Account'),
     h('p', { class: 'muted' }, me.email || me.phone || '', ' · ', h('a', { href: '/profile' }, 'Edit your profile')),
-    sessions.section, exportPanel(), deletePanel(Boolean(me.email), go));
+    sessions.section, exportPanel(), deletePanel(me.has_password === true, go));
   await sessions.load();
 }
