@@ -241,27 +241,29 @@ int chat_msg_stamp(struct arena *a, struct chat_msg *m)
 	return 0;
 }
 
+struct msg_insert {
+	const char *owner;
+	const struct chat_msg *m;
+};
+
+/* On the writer: the count and the insert in one transaction, so two messages at once
+ * cannot both take the last one of the day. */
+static int msg_insert_txn(void *ctx)
+{
+	const struct msg_insert *x = ctx;
+	bool left = true;
+	int rc = strcmp(x->m->role, "user") == 0 ? quota_left(x->owner, &left) : 0;
+	if (!rc && !left)
+		rc = ERR_BUSY;
+	return rc ? rc : msg_write(x->owner, x->m);
+}
+
 int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
 {
 	if (!m->id && chat_msg_stamp(a, m))
 		return ERR_NOMEM;
-	bool left = true;
-	int rc = db_begin();
-	if (rc)
-		return rc;
-	/* the count and the insert in one transaction: two messages at once cannot both take
-	 * the last one of the day */
-	if (strcmp(m->role, "user") == 0)
-		rc = quota_left(owner, &left);
-	if (!rc && !left)
-		rc = ERR_BUSY;
-	if (!rc)
-		rc = msg_write(owner, m);
-	if (!rc)
-		rc = db_commit();
-	if (rc)
-		db_rollback();
-	return rc;
+	struct msg_insert x = {owner, m};
+	return db_write(msg_insert_txn, &x);
 }
 
 static int msg_item(struct arena *a, db_stmt *st, void *item)
