@@ -18,9 +18,9 @@
 	X(E_PAYLOAD_TOO_LARGE, 413, "payload_too_large", "the body or upload is over its limit")   \
 	X(E_RANGE_NOT_SATISFIABLE, 416, "range_not_satisfiable",                                   \
 	  "the Range lies outside the file")                                                       \
-	X(E_CANCELLED, 499, "cancelled", "the client went away first (logged, never sent)")        \
 	X(E_RATE_LIMITED, 429, "rate_limited", "too many requests; wait for Retry-After seconds")  \
 	X(E_QUOTA_EXCEEDED, 429, "quota_exceeded", "the plan's quota for this is spent")           \
+	X(E_CANCELLED, 499, "cancelled", "the client went away first (logged, never sent)")        \
 	X(E_INTERNAL, 500, "internal", "the server failed; the request id is in its log")          \
 	X(E_UPSTREAM_ERROR, 502, "upstream_error", "an outside service answered with an error")    \
 	X(E_UPSTREAM_MALFORMED, 502, "upstream_malformed",                                         \
