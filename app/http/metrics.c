@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http/errors.h"
 #include "http/router.h"
 
 #define NSTATUS 12
@@ -38,6 +39,7 @@ struct gauge {
 static struct route_stats *stats; /* router_count() + 1; the last is "no route" */
 static size_t nstats;
 static atomic_llong open_connections;
+static atomic_ullong errors[HTTP_ERR_COUNT]; /* answers by error code, in the table's order */
 static struct gauge gauges[NGAUGES];
 static size_t ngauges;
 
@@ -85,6 +87,16 @@ void metrics_request(int route_index, int status, int64_t micros)
 	atomic_fetch_add_explicit(&s->sum_us, (unsigned long long)(micros > 0 ? micros : 0),
 	                          memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+}
+
+void metrics_error(const char *code)
+{
+	for (int e = 0; e < HTTP_ERR_COUNT; e++) {
+		if (http_err_info(e)->code == code || strcmp(http_err_info(e)->code, code) == 0) {
+			atomic_fetch_add_explicit(&errors[e], 1, memory_order_relaxed);
+			return;
+		}
+	}
 }
 
 void metrics_connections(int delta)
@@ -167,6 +179,11 @@ int metrics_render(struct buf *out)
 	                          "# TYPE process_resident_memory_bytes gauge\n"
 	                          "process_resident_memory_bytes %ld\n",
 	                          (long long)atomic_load(&open_connections), resident_bytes());
+	rc = rc ? rc : buf_adds(out, "# HELP http_errors_total Error answers, by code (the whole error table).\n"
+	                             "# TYPE http_errors_total counter\n");
+	for (int e = 0; e < HTTP_ERR_COUNT && !rc; e++)
+		rc = buf_printf(out, "http_errors_total{code=\"%s\",status=\"%d\"} %llu\n", http_err_info(e)->code,
+		                http_err_info(e)->status, atomic_load(&errors[e]));
 	for (size_t g = 0; g < ngauges && !rc; g++)
 		rc = buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", gauges[g].name,
 		                gauges[g].help, gauges[g].name, gauges[g].name, gauges[g].read());

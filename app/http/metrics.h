@@ -12,6 +12,8 @@ WUR int metrics_init(void);
 void metrics_free(void);
 /* route_index from the router, -1 for requests that matched no route. */
 void metrics_request(int route_index, int status, int64_t micros);
+/* Counts an error answer by its code (one of the error table's). */
+void metrics_error(const char *code);
 void metrics_connections(int delta);
 /* A gauge whose value is read when /metrics is rendered (e.g. the outbox depth). */
 WUR int metrics_gauge(const char *name, const char *help, double (*read)(void));

@@ -538,6 +538,8 @@ static int on_begin_request(struct mg_connection *conn)
 
 	int64_t us = time_mono_us() - r.start_us;
 	metrics_request(r.route ? r.route_index : -1, r.status, us);
+	if (r.error_code)
+		metrics_error(r.error_code);
 	log_request(r.request_id, r.method, r.path ? r.path : "(bad path)", r.status, r.bytes_sent, us,
 	            r.error_code);
 	int status = r.status ? r.status : 500;

@@ -161,6 +161,20 @@ describe('system routes', () => {
     assert.equal(await count(), before + 3);
   });
 
+  test('/metrics counts error answers by code, for every code of the error table', async () => {
+    const errors = (text) => Object.fromEntries([...text.matchAll(/^http_errors_total\{code="([a-z_]+)",status="(\d+)"\} (\d+)$/gm)]
+      .map((m) => [m[1], { status: Number(m[2]), n: Number(m[3]) }]));
+    const doc = (await request(`${app.url}/api/v1/openapi.json`)).json;
+    const before = errors((await request(`${app.url}/metrics`)).text);
+    assert.deepEqual(Object.keys(before), doc['x-error-codes'].map((e) => e.code), 'the whole table, in its order');
+    for (const e of doc['x-error-codes']) assert.equal(before[e.code].status, e.status, e.code);
+    assert.equal((await request(`${app.url}/no/such/thing`, { headers: { Accept: 'application/json' } })).status, 404);
+    assert.equal((await request(`${app.url}/api/v1/users/me`)).status, 401);
+    const after = errors((await request(`${app.url}/metrics`)).text);
+    assert.equal(after.not_found.n, before.not_found.n + 1);
+    assert.equal(after.unauthorized.n, before.unauthorized.n + 1);
+  });
+
   test('GET /metrics from another address without a token is refused', async (t) => {
     const ext = Object.values(os.networkInterfaces()).flat()
       .find((a) => a && a.family === 'IPv4' && !a.internal);
