@@ -80,7 +80,8 @@ static struct {
 	pthread_cond_t work;
 	struct job *head, **tail;
 	pthread_t thread;
-	bool running, stop;
+	atomic_bool running; /* it takes jobs (false once it ended: callers then write themselves) */
+	bool started, stop;
 } jq = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER, .tail = &jq.head};
 
 int db_open(const char *path, sqlite3 **out, struct buf *msg)
@@ -274,7 +275,7 @@ static sqlite3_stmt *prep(const char *sql);
 /* True when sql writes and this thread holds no transaction: the writer thread runs it. */
 static bool lone_write(const char *sql)
 {
-	if (depth > 0 || !jq.running)
+	if (depth > 0 || !atomic_load(&jq.running))
 		return false;
 	sqlite3_stmt *st = prep(sql);
 	return st && !sqlite3_stmt_readonly(st);
@@ -911,8 +912,10 @@ static void *writer_main(void *arg)
 	for (;;) {
 		while (!jq.head && !jq.stop)
 			pthread_cond_wait(&jq.work, &jq.lock);
-		if (!jq.head)
+		if (!jq.head) {
+			atomic_store(&jq.running, false); /* under the lock: no job can slip in after */
 			break;
+		}
 		struct job *run = jq.head;
 		jq.head = NULL;
 		jq.tail = &jq.head;
@@ -929,20 +932,30 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* The transaction on this thread: inside a transaction already (a savepoint of it), or with
+ * no writer thread (commands, shutdown). */
+static int write_here(int (*fn)(void *ctx), void *ctx)
+{
+	int rc = db_begin();
+	if (rc || (rc = fn(ctx))) {
+		db_rollback();
+		return rc;
+	}
+	return db_commit();
+}
+
 int db_write(int (*fn)(void *ctx), void *ctx)
 {
-	if (depth > 0 || !jq.running) {
-		/* inside a transaction already (a savepoint of it), or no writer thread (commands) */
-		int rc = db_begin();
-		if (rc || (rc = fn(ctx))) {
-			db_rollback();
-			return rc;
-		}
-		return db_commit();
-	}
+	if (depth > 0 || !atomic_load(&jq.running))
+		return write_here(fn, ctx);
 	struct job j = {.fn = fn, .ctx = ctx};
 	sem_init(&j.done, 0, 0); /* cannot fail for a private semaphore starting at 0 */
 	pthread_mutex_lock(&jq.lock);
+	if (!atomic_load(&jq.running)) { /* the writer thread ended meanwhile */
+		pthread_mutex_unlock(&jq.lock);
+		sem_destroy(&j.done);
+		return write_here(fn, ctx);
+	}
 	*jq.tail = &j;
 	jq.tail = &j.next;
 	pthread_cond_signal(&jq.work);
@@ -955,23 +968,25 @@ int db_write(int (*fn)(void *ctx), void *ctx)
 
 int db_writer_start(void)
 {
-	if (pthread_create(&jq.thread, NULL, writer_main, NULL) != 0)
+	atomic_store(&jq.running, true);
+	if (pthread_create(&jq.thread, NULL, writer_main, NULL) != 0) {
+		atomic_store(&jq.running, false);
 		return ERR_NOMEM;
-	jq.running = true;
+	}
+	jq.started = true;
 	return 0;
 }
 
 void db_writer_stop(void)
 {
-	if (!jq.running)
+	if (!jq.started)
 		return;
 	pthread_mutex_lock(&jq.lock);
 	jq.stop = true;
 	pthread_cond_signal(&jq.work);
 	pthread_mutex_unlock(&jq.lock);
 	pthread_join(jq.thread, NULL);
-	jq.running = false;
-	jq.stop = false;
+	jq.started = jq.stop = false;
 }
 
 int db_pool_migrate(const struct migration *m, size_t n, int *applied, struct buf *msg)
