@@ -175,13 +175,7 @@ int auth_session_find(struct arena *a, const char *id, const char *user_id, cons
 	db_bind_text(st, 1, id);
 	db_bind_text(st, 2, user_id);
 	db_bind_text(st, 3, now);
-	int rc = db_step(st, "session lookup");
-	if (rc == DB_ROW)
-		rc = auth_session_row(a, st, s);
-	else if (rc == DB_DONE)
-		rc = ERR_NOTFOUND;
-	db_done(st);
-	return rc;
+	return db_one(a, st, auth_session_row, s, "session lookup");
 }
 
 int auth_session_page(struct arena *a, const char *user_id, const char *now, const struct page *pg,

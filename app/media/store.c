@@ -66,7 +66,7 @@ static int media_fill(struct arena *a, db_stmt *st, int first, struct media *m)
 	return 0;
 }
 
-/* db_page's row reader for a page of media */
+/* db_page's and db_one's row reader for media */
 static int media_row(struct arena *a, db_stmt *st, void *item)
 {
 	return media_fill(a, st, 0, item);
@@ -81,13 +81,7 @@ static int lookup(struct arena *a, const char *sql, const char *key, const char 
 	db_bind_text(st, 1, key);
 	if (owner)
 		db_bind_text(st, 2, owner);
-	int rc = db_step(st, "media lookup");
-	if (rc == DB_ROW)
-		rc = media_fill(a, st, 0, m);
-	else if (rc == DB_DONE)
-		rc = ERR_NOTFOUND;
-	db_done(st);
-	return rc;
+	return db_one(a, st, media_row, m, "media lookup");
 }
 
 /* Who may read a row (viewer NULL: anonymous): public media, the owner, anyone for an

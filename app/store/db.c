@@ -42,7 +42,6 @@ static struct conn *pool;
 static _Thread_local struct conn *reader; /* this thread's read-only connection */
 static _Thread_local struct conn *mine;   /* the one in use: reader, or the writer's in a turn */
 static _Thread_local int depth;           /* savepoints this thread holds on the writer */
-static _Thread_local sqlite3_stmt *implicit; /* a write prepared outside a transaction */
 
 /* A caller waiting for the batch that holds its work to commit; lives on its stack. */
 struct member {
@@ -270,44 +269,39 @@ static int lone_row(void *ctx)
 	return db_row(x->a, x->sql, x->context, x->nparams, x->params, x->cols, x->ncols);
 }
 
-static sqlite3_stmt *prep(const char *sql);
-
-/* True when sql writes and this thread holds no transaction: the writer thread runs it. */
-static bool lone_write(const char *sql)
+/* True when st writes and this thread holds no transaction: it must run in one of its own. */
+static bool lone_write(sqlite3_stmt *st)
 {
-	if (depth > 0 || !atomic_load(&jq.running))
-		return false;
-	sqlite3_stmt *st = prep(sql);
-	return st && !sqlite3_stmt_readonly(st);
+	return depth == 0 && !sqlite3_stmt_readonly(st);
 }
 
 int db_run(const char *sql, const char *context, int n, const char *const *texts)
 {
-	if (lone_write(sql)) {
-		struct lone x = {.sql = sql, .context = context, .nparams = n, .params = texts};
-		return db_write(lone_run, &x);
-	}
 	sqlite3_stmt *st = db_prep(sql);
 	if (!st)
 		return ERR_DB;
+	if (lone_write(st)) {
+		struct lone x = {.sql = sql, .context = context, .nparams = n, .params = texts};
+		return db_write(lone_run, &x);
+	}
 	for (int i = 0; i < n; i++)
 		if (texts[i])
 			sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(context);
-	int done = db_done(st);
-	return rc ? rc : done;
+	db_done(st);
+	return rc;
 }
 
 int db_row(struct arena *a, const char *sql, const char *context, int nparams, const char *const *params,
            const char **cols[], int ncols)
 {
-	if (lone_write(sql)) {
-		struct lone x = {a, sql, context, nparams, ncols, params, cols};
-		return db_write(lone_row, &x);
-	}
 	sqlite3_stmt *st = db_prep(sql);
 	if (!st)
 		return ERR_DB;
+	if (lone_write(st)) {
+		struct lone x = {a, sql, context, nparams, ncols, params, cols};
+		return db_write(lone_row, &x);
+	}
 	for (int i = 0; i < nparams; i++)
 		if (params[i])
 			sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
@@ -323,9 +317,7 @@ int db_row(struct arena *a, const char *sql, const char *context, int nparams, c
 	} else {
 		rc = step == SQLITE_DONE ? ERR_NOTFOUND : db_fail(context);
 	}
-	int done = db_done(st);
-	if (!rc)
-		rc = done;
+	db_done(st);
 	return rc;
 }
 
@@ -337,7 +329,6 @@ char *db_text(struct arena *a, sqlite3_stmt *st, int i)
 
 int db_pool_init(const char *path)
 {
-
 	/* memory statistics take a global mutex on every allocation: not worth it here */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* every worker thread may hold a connection (hundreds while replies stream): no
@@ -468,27 +459,10 @@ static int cache_grow(struct conn *c)
 	return 0;
 }
 
-static sqlite3_stmt *prep(const char *sql);
+static sqlite3_stmt *prep_on(struct conn *c, const char *sql);
+static int fail_on(sqlite3 *db, const char *context);
 
 sqlite3_stmt *db_prep(const char *sql)
-{
-	sqlite3_stmt *st = prep(sql);
-	if (!st || depth > 0 || sqlite3_stmt_readonly(st))
-		return st;
-	/* a write outside any transaction: its own transaction, from here to db_done */
-	if (db_begin())
-		return NULL;
-	if (!(st = prep(sql))) {
-		db_rollback();
-		return NULL;
-	}
-	implicit = st;
-	return st;
-}
-
-static sqlite3_stmt *prep_on(struct conn *c, const char *sql);
-
-static sqlite3_stmt *prep(const char *sql)
 {
 	return db_conn() ? prep_on(mine, sql) : NULL;
 }
@@ -506,7 +480,7 @@ static sqlite3_stmt *prep_on(struct conn *c, const char *sql)
 	if (e->sql)
 		return e->st;
 	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
-		log_error("database error", "context", "prepare", "reason", sqlite3_errmsg(c->db), NULL);
+		fail_on(c->db, "prepare");
 		e->st = NULL;
 		return NULL;
 	}
@@ -515,19 +489,12 @@ static sqlite3_stmt *prep_on(struct conn *c, const char *sql)
 	return e->st;
 }
 
-int db_done(sqlite3_stmt *st)
+void db_done(sqlite3_stmt *st)
 {
 	if (!st)
-		return 0;
+		return;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (st != implicit || depth != 1)
-		return 0;
-	implicit = NULL;
-	int rc = db_commit();
-	if (rc)
-		log_error("a single-statement write was not committed", "sql", sqlite3_sql(st), NULL);
-	return rc;
 }
 
 void db_bind_text(db_stmt *st, int i, const char *s)
@@ -614,10 +581,20 @@ int db_page(struct arena *a, db_stmt *st, const struct page *pg, size_t size,
 	}
 	if (!rc && step < 0)
 		rc = step;
-	int done = db_done(st);
-	if (!rc)
-		rc = done;
+	db_done(st);
 	out->items = items;
+	return rc;
+}
+
+int db_one(struct arena *a, db_stmt *st, int (*row)(struct arena *a, db_stmt *st, void *item), void *item,
+           const char *context)
+{
+	int rc = db_step(st, context);
+	if (rc == DB_ROW)
+		rc = row(a, st, item);
+	else if (rc == DB_DONE)
+		rc = ERR_NOTFOUND;
+	db_done(st);
 	return rc;
 }
 
@@ -641,18 +618,23 @@ int db_groups(db_stmt *st, int child_col, int (*parent)(void *ctx, db_stmt *st),
 	free(current);
 	if (!rc && step < 0)
 		rc = step;
-	int done = db_done(st);
-	return rc ? rc : done;
+	db_done(st);
+	return rc;
 }
 
-int db_fail(const char *context)
+/* Logs db's last error with a context word; returns ERR_DB. */
+static int fail_on(sqlite3 *db, const char *context)
 {
-	sqlite3 *db = mine ? mine->db : NULL;
 	char code[16];
 	snprintf(code, sizeof code, "%d", db ? sqlite3_extended_errcode(db) : -1);
 	log_error("database error", "context", context, "code", code, "reason",
 	          db ? sqlite3_errmsg(db) : "no connection", NULL);
 	return ERR_DB;
+}
+
+int db_fail(const char *context)
+{
+	return fail_on(mine ? mine->db : NULL, context);
 }
 
 /* ---- the writer: one at a time, group commit ------------------------------------------ */
@@ -675,14 +657,6 @@ static const char sql_begin[] = "BEGIN IMMEDIATE", sql_commit[] = "COMMIT", sql_
 static int turn_take(void);
 static void batch_lost(void);
 
-static int writer_fail(const char *context)
-{
-	char code[16];
-	snprintf(code, sizeof code, "%d", sqlite3_extended_errcode(w.conn->db));
-	log_error("database error", "context", context, "code", code, "reason", sqlite3_errmsg(w.conn->db), NULL);
-	return ERR_DB;
-}
-
 /* Runs one statement on the writer connection: a cached one for the static strings above,
  * sqlite3_exec for the rare nested savepoints (their text is built). */
 static int writer_exec(const char *sql)
@@ -694,9 +668,9 @@ static int writer_exec(const char *sql)
 			return ERR_DB;
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 0 : writer_fail(sql);
+		return rc == SQLITE_DONE ? 0 : fail_on(w.conn->db, sql);
 	}
-	return sqlite3_exec(w.conn->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : writer_fail(sql);
+	return sqlite3_exec(w.conn->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail_on(w.conn->db, sql);
 }
 
 /* Tells each member of a finished batch its result. A member lives on its owner's stack and
@@ -791,6 +765,17 @@ int db_begin(void)
 	return 0;
 }
 
+/* Ends the outermost savepoint: kept (released) when rc is 0, else rolled back. Returns rc,
+ * or ERR_DB when keeping failed (then it was rolled back). */
+static int savepoint_end(int rc)
+{
+	if (!rc && writer_exec(sql_release))
+		rc = ERR_DB;
+	if (rc && !sqlite3_get_autocommit(w.conn->db) && writer_exec(sql_rollback_to) == 0)
+		(void)writer_exec(sql_release);
+	return rc;
+}
+
 /* Leaves the writer after our outermost savepoint was released (kept) or rolled back. */
 static int leave(bool keep)
 {
@@ -826,8 +811,8 @@ int db_commit(void)
 			depth--;
 		return rc;
 	}
-	if (writer_exec(sql_release)) {
-		db_rollback();
+	if (savepoint_end(0)) {
+		(void)leave(false);
 		return ERR_DB;
 	}
 	return leave(true);
@@ -845,8 +830,7 @@ void db_rollback(void)
 		depth--;
 		return;
 	}
-	if (!sqlite3_get_autocommit(w.conn->db) && writer_exec(sql_rollback_to) == 0)
-		(void)writer_exec(sql_release);
+	(void)savepoint_end(ERR_DB);
 	(void)leave(false);
 }
 
@@ -882,13 +866,9 @@ static void run_jobs(struct job *run)
 			continue;
 		}
 		depth = 1;
-		j->rc = j->fn(j->ctx);
+		int rc = j->fn(j->ctx);
 		depth = 0;
-		implicit = NULL;
-		if (!j->rc && writer_exec(sql_release))
-			j->rc = ERR_DB;
-		if (j->rc && !sqlite3_get_autocommit(w.conn->db) && writer_exec(sql_rollback_to) == 0)
-			(void)writer_exec(sql_release);
+		j->rc = savepoint_end(rc);
 		if (sqlite3_get_autocommit(w.conn->db))
 			lost = true; /* the batch died under a job: nothing of this run is kept */
 	}
@@ -999,7 +979,7 @@ int db_pool_migrate(const struct migration *m, size_t n, int *applied, struct bu
 
 int db_schema_check(const struct migration *m, size_t n, struct buf *msg)
 {
-	sqlite3_stmt *st = prep(sql_max_version);
+	sqlite3_stmt *st = db_prep(sql_max_version);
 	if (!st)
 		return ERR_DB;
 	int have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;

@@ -58,14 +58,13 @@ void db_pool_close(void);
 
 /* A cached prepared statement on this thread's connection, reset and unbound, or NULL
  * (logged). sql must be a string with static storage. Call db_done when finished with it,
- * before preparing the same SQL again. A statement that writes, prepared outside
- * db_begin/db_commit, is a transaction of its own (it waits for the writer here) that
- * db_done commits: then db_done's result says whether the write is durable (0) or lost
- * (ERR_DB); otherwise it is always 0. */
+ * before preparing the same SQL again. Outside db_begin/db_commit the connection is
+ * read-only: a statement that writes fails there (use db_run, db_row or db_write). */
 sqlite3_stmt *db_prep(const char *sql);
-int db_done(sqlite3_stmt *st);
+void db_done(sqlite3_stmt *st);
 /* Runs a statement that returns no rows, its parameters ?1..?n bound to texts (NULL binds
- * NULL). 0, or ERR_DB (logged with context). */
+ * NULL). 0, or ERR_DB (logged with context). A write outside a transaction is one of its
+ * own, through db_write (so is db_row's). */
 WUR int db_run(const char *sql, const char *context, int n, const char *const *texts);
 /* Runs a one-row query with ?1..?nparams bound to texts and copies its first ncols columns
  * into *cols[i] (in a; NULL for SQL NULL; a NULL cols[i] skips that column). 0,
@@ -107,6 +106,10 @@ struct page_out;
 int db_page(struct arena *a, db_stmt *st, const struct page *pg, size_t size,
             int (*row)(struct arena *a, db_stmt *st, void *item), struct page_out *out, const char *context);
 
+/* One row: steps st (bound) and has row() fill item from it, as db_page does for each row.
+ * 0, ERR_NOTFOUND (no row), or row()'s or the step's error; st is done afterwards. */
+int db_one(struct arena *a, db_stmt *st, int (*row)(struct arena *a, db_stmt *st, void *item), void *item,
+           const char *context);
 /* Walks st (bound) whose rows are parents joined with their children, ordered by parent:
  * column 0 is the parent's key, child_col the first column of the child (NULL when the
  * parent has none). parent() runs once per parent, child() once per child, with the row
@@ -116,7 +119,8 @@ int db_groups(db_stmt *st, int child_col, int (*parent)(void *ctx, db_stmt *st),
               int (*child)(void *ctx, db_stmt *st), void *ctx, const char *context);
 
 /* ---- transactions ------------------------------------------------------------------- */
-/* Every write runs between db_begin and db_commit (db_run opens its own when none is open).
+/* Every write runs between db_begin and db_commit, or in db_write (db_run and db_row hand a
+ * lone write to it).
  * Writes are serialised: one writer at a time on one connection (db_write: in arrival order on
  * the writer thread; db_begin: the caller takes the turn); several
  * callers' transactions may be committed by one fsync (group commit). db_commit returns only

@@ -21,6 +21,25 @@ void users_set_hooks(const struct user_hook *h, size_t n)
 	nhooks = n;
 }
 
+struct deletion {
+	const char *id;
+	const char *failed; /* the domain whose hook failed */
+};
+
+/* One transaction: every domain first (they may still read the user row: mail finds
+ * messages by the account's addresses), the row itself last. */
+static int delete_all(void *ctx)
+{
+	struct deletion *d = ctx;
+	int rc = 0;
+	for (size_t i = 0; i < nhooks && !rc; i++)
+		if ((rc = hooks[i].deleted(d->id)))
+			d->failed = hooks[i].name;
+	if (!rc && (rc = users_delete(d->id)))
+		d->failed = "users";
+	return rc;
+}
+
 int me_delete(struct req *r)
 {
 	const char *password = NULL;
@@ -32,26 +51,14 @@ int me_delete(struct req *r)
 		return rc;
 	if ((rc = auth_reauth(r, r->user, password)))
 		return rc;
-	const char *id = r->user_id, *failed = NULL;
-	if ((rc = db_begin()))
-		return rc;
-	/* every domain first (they may still read the user row: mail finds messages by the
-	 * account's addresses), the row itself last */
-	for (size_t i = 0; i < nhooks && !rc; i++)
-		if ((rc = hooks[i].deleted(id)))
-			failed = hooks[i].name;
-	if (!rc && (rc = users_delete(id)))
-		failed = "users";
-	if (!rc)
-		rc = db_commit();
-	if (rc) {
-		db_rollback();
-		log_error("account deletion failed; nothing was deleted", "user", id, "domain",
-		          failed ? failed : "commit", NULL);
+	struct deletion d = {r->user_id, NULL};
+	if ((rc = db_write(delete_all, &d))) {
+		log_error("account deletion failed; nothing was deleted", "user", d.id, "domain",
+		          d.failed ? d.failed : "commit", NULL);
 		return rc == ERR_NOTFOUND ? http_error(r, E_NOT_FOUND, "no such user", NULL) : rc;
 	}
 	/* the row is gone, so every token of the account fails its next access check */
-	log_info("account deleted", "user", id, NULL);
+	log_info("account deleted", "user", d.id, NULL);
 	r->status = 204;
 	return 0;
 }

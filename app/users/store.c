@@ -88,13 +88,7 @@ static int lookup(struct arena *a, const char *sql, const char *key, struct user
 	if (!st)
 		return ERR_DB;
 	db_bind_text(st, 1, key);
-	int rc = db_step(st, "user lookup");
-	if (rc == DB_ROW)
-		rc = user_row(a, st, u);
-	else if (rc == DB_DONE)
-		rc = ERR_NOTFOUND;
-	db_done(st);
-	return rc;
+	return db_one(a, st, user_row, u, "user lookup");
 }
 
 /* Steps a bound statement that writes and finishes it: 0, ERR_NOTFOUND when must_change

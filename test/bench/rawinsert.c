@@ -9,14 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "core/time.h"
+#include "core/uuid.h" /* ids and times made by the app's own code, as the app makes them */
 
 #define SCHEMA_MAX (1024 * 1024) /* bytes of one schema file */
 #define FINE_US    10000         /* commit times below 10 ms: 1 us buckets */
 #define COARSE_MS  10000         /* up to 10 s: 1 ms buckets; slower ones land in the last */
-#define TIME_LEN   96            /* room for any int in every field, so no snprintf truncates */
 
 /* The statement app/chat/store.c runs for POST /api/v1/chats, word for word. */
 static const char sql_create[] =
@@ -37,60 +38,6 @@ static long number(const char *s, long lo, long hi)
 	if (errno || end == s || *end || v < lo || v > hi)
 		return -1;
 	return v;
-}
-
-static int64_t now_us(clockid_t clock)
-{
-	struct timespec t;
-	clock_gettime(clock, &t);
-	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-/* RFC 3339 in UTC with milliseconds, the form the app stores. */
-static void rfc3339(char out[TIME_LEN])
-{
-	int64_t us = now_us(CLOCK_REALTIME);
-	time_t secs = (time_t)(us / 1000000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	snprintf(out, TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	         (int)(us / 1000 % 1000));
-}
-
-/* A UUIDv7 as the app makes them: the millisecond clock, then a counter within the
- * millisecond, then random bits. Ids rise, so rows append at the end of the primary key's
- * B-tree, as the app's do; random ids would split pages the app never splits. */
-static int uuid7(char out[37])
-{
-	static uint64_t last_ms;
-	static uint32_t seq;
-	unsigned char b[16];
-	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
-		return -1;
-	uint64_t ms = (uint64_t)now_us(CLOCK_REALTIME) / 1000;
-	if (ms > last_ms) {
-		last_ms = ms;
-		seq = 0;
-	} else if (++seq > 0xfff) {
-		last_ms++;
-		seq = 0;
-	}
-	for (int i = 0; i < 6; i++)
-		b[i] = (unsigned char)(last_ms >> (40 - 8 * i));
-	b[6] = (unsigned char)(0x70 | (seq >> 8));
-	b[7] = (unsigned char)seq;
-	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-	static const char hex[] = "0123456789abcdef";
-	char *p = out;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[b[i] >> 4];
-		*p++ = hex[b[i] & 15];
-	}
-	*p = '\0';
-	return 0;
 }
 
 static void record(int64_t us)
@@ -209,7 +156,7 @@ int main(int argc, char **argv)
 		return 1;
 	sqlite3_stmt *user = NULL, *ins = NULL, *count = NULL;
 	int status = 1;
-	char owner[37], id[37], now[TIME_LEN];
+	char owner[UUID_STR_LEN], id[UUID_STR_LEN], now[TIME_RFC3339_LEN];
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		goto db_fail;
 	for (int i = 4; i < argc; i++)
@@ -217,7 +164,7 @@ int main(int argc, char **argv)
 			goto out;
 	if (uuid7(owner))
 		goto rand_fail;
-	rfc3339(now);
+	time_rfc3339(time_now_us(), now);
 	if (sqlite3_prepare_v2(db, sql_user, -1, &user, NULL) != SQLITE_OK)
 		goto db_fail;
 	sqlite3_bind_text(user, 1, owner, -1, SQLITE_STATIC);
@@ -232,11 +179,11 @@ int main(int argc, char **argv)
 	    SQLITE_OK)
 		goto db_fail;
 	uint64_t rows = 0;
-	int64_t start = now_us(CLOCK_MONOTONIC), end = start + secs * 1000000, t = start;
+	int64_t start = time_mono_us(), end = start + secs * 1000000, t = start;
 	while (t < end) {
 		if (uuid7(id))
 			goto rand_fail;
-		rfc3339(now);
+		time_rfc3339(time_now_us(), now);
 		/* ?4 model and ?5 system_prompt stay NULL, as for a body of {"title":"bench"} */
 		sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 2, owner, -1, SQLITE_STATIC);
@@ -247,7 +194,7 @@ int main(int argc, char **argv)
 		sqlite3_clear_bindings(ins);
 		if (rc != SQLITE_DONE)
 			goto db_fail;
-		int64_t done = now_us(CLOCK_MONOTONIC);
+		int64_t done = time_mono_us();
 		record(done - t);
 		t = done;
 		rows++;
