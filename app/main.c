@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,22 @@ static int fail(const char *what, struct buf *msg)
 	return 1;
 }
 
+/* Each open connection is a descriptor: the soft limit rises as far as the hard one allows
+ * (often 1024 soft for 10^6 hard), so CONN_MAX is what bounds connections, not EMFILE (and
+ * should that come first, the loop drops the newest connection instead of spinning). */
+static void raise_fd_limit(int conn_max)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = (rlim_t)conn_max + 1024;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < (rlim_t)conn_max)
+		log_warn("the open-file limit is below CONN_MAX: connections may be refused early", NULL);
+}
+
 /* The PEM civetweb reads: from --tls-cert/--tls-key, or self-signed with --tls-auto. */
 static char *tls_setup(const char *data, struct buf *msg)
 {
@@ -322,7 +339,14 @@ static int serve(const char *data, struct buf *msg)
 		.request_timeout_ms = (int)config_int("REQUEST_TIMEOUT_MS"),
 		.cors_origins = config_str("CORS_ORIGINS"),
 		.worker_exit = db_thread_done,
+		/* the upload's file plus its form's envelope is the largest body any route takes */
+		.body_max = config_int("MEDIA_MAX_BYTES") + MEDIA_FORM_OVERHEAD,
+		.trusted_proxies = config_str("TRUSTED_PROXIES"),
+		.conn_max = (int)config_int("CONN_MAX"),
+		.conn_per_address = (int)config_int("CONN_PER_ADDRESS"),
+		.head_timeout_ms = (int)config_int("HEAD_TIMEOUT_MS"),
 	};
+	raise_fd_limit(o.conn_max);
 	/* libcurl's global state, once, before any thread that calls out (outbox, model calls) */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		free(pem);

@@ -6,6 +6,8 @@
 
 /* X(enum, status, code, meaning) */
 #define HTTP_ERRORS(X)                                                                             \
+	X(E_MALFORMED_REQUEST, 400, "malformed_request",                                           \
+	  "the request is not well-formed HTTP/1.1; the connection is closed")                     \
 	X(E_INVALID_JSON, 400, "invalid_json", "the body is not valid JSON")                       \
 	X(E_INVALID_INPUT, 400, "invalid_input", "a field is missing, malformed or out of range")  \
 	X(E_UNAUTHORIZED, 401, "unauthorized", "no valid access token, or wrong credentials")      \
@@ -20,6 +22,8 @@
 	  "the Range lies outside the file")                                                       \
 	X(E_RATE_LIMITED, 429, "rate_limited", "too many requests; wait for Retry-After seconds")  \
 	X(E_QUOTA_EXCEEDED, 429, "quota_exceeded", "the plan's quota for this is spent")           \
+	X(E_HEADERS_TOO_LARGE, 431, "headers_too_large",                                           \
+	  "the request head is over 16 KiB or 64 fields; the connection is closed")                \
 	X(E_CANCELLED, 499, "cancelled", "the client went away first (logged, never sent)")        \
 	X(E_INTERNAL, 500, "internal", "the server failed; the request id is in its log")          \
 	X(E_UPSTREAM_ERROR, 502, "upstream_error", "an outside service answered with an error")    \
@@ -35,6 +39,7 @@
 	X(E_LLM_UNAVAILABLE, 503, "llm_unavailable", "the language model cannot answer now")       \
 	X(E_UPSTREAM_TIMEOUT, 504, "upstream_timeout",                                             \
 	  "an outside service did not answer in time")                                             \
+	X(E_HTTP_VERSION, 505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are spoken")\
 	X(E_INSUFFICIENT_STORAGE, 507, "insufficient_storage", "the server's disk is full")
 
 enum http_err {

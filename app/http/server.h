@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "core/buf.h"
+#include "http/errors.h"
 #include "http/req.h"
 
 struct server_opts {
@@ -15,6 +16,9 @@ struct server_opts {
 	int request_timeout_ms;
 	const char *cors_origins; /* comma-separated, "*" for any; "" for none */
 	void (*worker_exit)(void); /* runs on each worker thread as it ends (per-thread state), or NULL */
+	long long body_max;       /* the largest declared body any route takes (streamed ones too) */
+	const char *trusted_proxies; /* addresses or CIDR ranges whose X-Forwarded-For is believed */
+	int conn_max, conn_per_address, head_timeout_ms;
 };
 
 /* Checks a bearer token for routes above ACCESS_LOOPBACK; set by the accounts domain.
@@ -29,5 +33,9 @@ const char *server_url(void);
 bool server_drain(int grace_ms);
 /* Stops civetweb and joins its threads. */
 void server_stop(void);
+
+/* A whole response refusing a request before it reached a handler (malformed head, a limit),
+ * with Connection: close; why replaces the table's meaning (plain text, no quotes). */
+WUR int server_refusal(struct buf *out, enum http_err e, const char *why);
 
 #endif

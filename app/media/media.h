@@ -8,6 +8,9 @@
 #include "core/json.h"
 #include "http/route.h"
 
+/* an upload's form may be this much larger than MEDIA_MAX_BYTES (boundaries, part headers) */
+#define MEDIA_FORM_OVERHEAD (64 * 1024)
+
 extern const struct route_table media_routes;
 /* Drop-in routes for the original backends' clients (the E2EE chat's POST /media/upload). */
 extern const struct route_table media_compat_routes;

@@ -11,9 +11,10 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "media/internal.h"
+#include "media/media.h"
 
 /* Multipart framing and small fields beyond the file itself. */
-#define FORM_OVERHEAD (64 * 1024)
+
 #define SNIFF_BYTES 512
 
 struct upload {
@@ -143,10 +144,10 @@ int media_upload(struct req *r)
 {
 	struct upload u = {.r = r, .fd = -1, .max = config_int("MEDIA_MAX_BYTES"), .visibility = "private"};
 	long long declared = req_content_length(r);
-	if (declared > u.max + FORM_OVERHEAD)
+	if (declared > u.max + MEDIA_FORM_OVERHEAD)
 		return http_error(r, E_PAYLOAD_TOO_LARGE, "the upload is larger than MEDIA_MAX_BYTES", NULL);
 	int rc;
-	u.mp = mp_open(r, req_header(r, "Content-Type"), u.max + FORM_OVERHEAD, &rc);
+	u.mp = mp_open(r, req_header(r, "Content-Type"), u.max + MEDIA_FORM_OVERHEAD, &rc);
 	if (!u.mp)
 		return rc == ERR_INVAL ? http_error(r, E_INVALID_INPUT,
 		                                    "send multipart/form-data with a boundary", NULL)
