@@ -2,6 +2,8 @@
  * after its commit; signals delivered at once) and replay for clients that reconnect. Must
  * never deliver a durable event before its transaction committed, nor one that rolled back,
  * and never store or send a frame that is not one valid JSON object. */
+#include "hub/hub.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,6 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
-#include "hub/hub.h"
 #include "hub/internal.h"
 #include "store/db.h" /* db_writing, db_after_commit */
 
@@ -44,7 +45,8 @@ static bool type_ok(const char *type)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = type[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
 			return false;
 	}
 	return true;
@@ -73,7 +75,8 @@ static int data_check(const char *data, size_t len, bool topic)
 	if (!rc && root->type != JSON_OBJECT)
 		rc = ERR_INVAL;
 	for (const struct json *m = rc ? NULL : root->child; m && !rc; m = m->next)
-		if (!strcmp(m->key, "type") || !strcmp(m->key, "seq") || (topic && !strcmp(m->key, "topic")))
+		if (!strcmp(m->key, "type") || !strcmp(m->key, "seq") ||
+		    (topic && !strcmp(m->key, "topic")))
 			rc = ERR_INVAL;
 	arena_free(&a);
 	return rc;
@@ -85,8 +88,8 @@ static bool space(char c)
 }
 
 /* {"type":T[,"seq":N][,"topic":P], then the members of data (checked: one object)}. */
-static int frame_build(struct buf *b, const char *type, int64_t seq, const char *topic, const char *data,
-                       size_t len)
+static int frame_build(struct buf *b, const char *type, int64_t seq, const char *topic,
+                       const char *data, size_t len)
 {
 	const char *p = data, *end = data + len;
 	while (p < end && space(*p))
@@ -154,21 +157,23 @@ static int publish_after_commit(const char *key, int64_t seq, const char *type, 
 	return db_after_commit(pending_deliver, pending_drop, p);
 }
 
-static int event(const char *prefix, const char *name, const char *type, const char *data, int64_t *seq_out)
+static int event(const char *prefix, const char *name, const char *type, const char *data,
+                 int64_t *seq_out)
 {
 	bool topic = prefix[0] == 't';
 	char key[STREAM_MAX];
 	size_t len = data ? strlen(data) : 0;
 	if (!db_writing()) {
-		log_error("hub: an event outside a write transaction", "type", type_ok(type) ? type : "(bad)", NULL);
+		log_error("hub: an event outside a write transaction", "type",
+		          type_ok(type) ? type : "(bad)", NULL);
 		return ERR_INVAL;
 	}
 	int rc = !type_ok(type) || !data ? ERR_INVAL : stream_key(key, prefix, name);
 	if (!rc)
 		rc = data_check(data, len, topic);
 	if (rc) {
-		log_error("hub: event refused: a bad name, type or object", "type", type_ok(type) ? type : "(bad)",
-		          "reason", err_str(rc), NULL);
+		log_error("hub: event refused: a bad name, type or object", "type",
+		          type_ok(type) ? type : "(bad)", "reason", err_str(rc), NULL);
 		return rc;
 	}
 	char now[TIME_RFC3339_LEN];
@@ -177,7 +182,8 @@ static int event(const char *prefix, const char *name, const char *type, const c
 	if ((rc = hub_store_append(key, type, data, now, &seq)))
 		return rc;
 	/* without a sink (commands, tests) there is no one to deliver to */
-	if (atomic_load(&sink) && (rc = publish_after_commit(key, seq, type, topic ? name : NULL, data, len)))
+	if (atomic_load(&sink) &&
+	    (rc = publish_after_commit(key, seq, type, topic ? name : NULL, data, len)))
 		return rc;
 	if (seq_out)
 		*seq_out = seq;
@@ -203,8 +209,8 @@ static int signal_now(const char *prefix, const char *name, const char *type, co
 	if (!rc)
 		rc = data_check(data, len, topic);
 	if (rc) {
-		log_error("hub: signal refused: a bad name, type or object", "type", type_ok(type) ? type : "(bad)",
-		          "reason", err_str(rc), NULL);
+		log_error("hub: signal refused: a bad name, type or object", "type",
+		          type_ok(type) ? type : "(bad)", "reason", err_str(rc), NULL);
 		return rc;
 	}
 	const struct hub_sink *s = atomic_load(&sink);
@@ -267,7 +273,8 @@ int hub_replay(const char *stream, int64_t since, int max,
                struct hub_pos *pos)
 {
 	*pos = (struct hub_pos){.at = since};
-	struct replay x = {.frame = BUF_INIT(HUB_FRAME_MAX), .each = each, .ctx = ctx, .last = since};
+	struct replay x = {
+	    .frame = BUF_INIT(HUB_FRAME_MAX), .each = each, .ctx = ctx, .last = since};
 	if (stream_check(stream, &x.topic) || since < 0 || max < 1 || !each)
 		return ERR_INVAL;
 	struct hub_read rd = {.since = since, .max = max, .row = replay_row, .ctx = &x};

@@ -13,11 +13,12 @@
 
 /* Streams: "u:<user id>" is one user's log, "t:<topic>" a topic's ("t:tickets",
  * "t:ticket:<id>"). A topic's event is one row, however many subscribe. */
-#define HUB_USER_PREFIX "u:"
+#define HUB_USER_PREFIX  "u:"
 #define HUB_TOPIC_PREFIX "t:"
-#define HUB_NAME_MAX 200          /* a user id or topic, bytes */
-#define HUB_TYPE_MAX 64           /* an event type: [a-z0-9._-], e.g. "chat.message" */
-#define HUB_DATA_MAX (32u << 20)  /* an event's JSON object, bytes (a chat reply of 4 MiB, escaped) */
+#define HUB_NAME_MAX     200 /* a user id or topic, bytes */
+#define HUB_TYPE_MAX     64  /* an event type: [a-z0-9._-], e.g. "chat.message" */
+/* an event's JSON object, bytes: room for a chat reply of 4 MiB, escaped */
+#define HUB_DATA_MAX  (32u << 20)
 #define HUB_FRAME_MAX (HUB_DATA_MAX + 512)
 
 /* Where frames go: the transport registers one. A frame is one JSON text,
@@ -76,7 +77,8 @@ WUR int hub_head(const char *stream, int64_t *head);
 
 /* Retention: deletes the events created before before_us (unix microseconds), in batches
  * of a bounded size, each its own write transaction, raising each stream's floor past them
- * (seq are never reused). *pruned counts the rows deleted. 0, ERR_NOMEM or ERR_DB. */
+ * (seq are never reused); stops early when hub_stop is waiting. *pruned counts the rows
+ * deleted. 0, ERR_NOMEM or ERR_DB. */
 WUR int hub_prune(int64_t before_us, long *pruned);
 /* The job that prunes what is older than EVENTS_RETENTION, once a minute. */
 WUR int hub_start(void);

@@ -12,8 +12,8 @@
 #include "hub/internal.h"
 #include "store/db.h" /* db_thread_done */
 
-#define PRUNE_BATCH 500  /* events per transaction: a few milliseconds of the writer */
-#define PRUNE_EVERY_S 60 /* an indexed probe when there is nothing to prune */
+#define PRUNE_BATCH   500 /* events per transaction: a few milliseconds of the writer */
+#define PRUNE_EVERY_S 60  /* an indexed probe when there is nothing to prune */
 
 static pthread_t worker;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -62,7 +62,8 @@ static void *worker_main(void *arg)
 		char n[24];
 		snprintf(n, sizeof n, "%ld", pruned);
 		if (rc)
-			log_error("pruning old events failed", "pruned", n, "reason", err_str(rc), NULL);
+			log_error("pruning old events failed", "pruned", n, "reason", err_str(rc),
+			          NULL);
 		else if (pruned > 0)
 			log_info("pruned old events", "events", n, NULL);
 		pthread_mutex_lock(&lock);
@@ -93,6 +94,6 @@ void hub_stop(void)
 	pthread_mutex_unlock(&lock);
 	pthread_join(worker, NULL);
 	pthread_mutex_lock(&lock);
-	running = false;
+	running = stopping = false; /* hub_prune called by hand prunes again */
 	pthread_mutex_unlock(&lock);
 }

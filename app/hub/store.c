@@ -25,7 +25,8 @@ static const char sql_head[] = "SELECT head, floor FROM event_streams WHERE stre
 static const char sql_prune_pick[] =
 	"SELECT stream, max(seq), count(*) FROM (SELECT stream, seq FROM events WHERE created_at < ?1"
 	" ORDER BY created_at LIMIT ?2) GROUP BY stream";
-static const char sql_raise_floor[] = "UPDATE event_streams SET floor = ?2 WHERE stream = ?1 AND floor < ?2";
+static const char sql_raise_floor[] =
+	"UPDATE event_streams SET floor = ?2 WHERE stream = ?1 AND floor < ?2";
 /* everything up to the floor goes, so that a stream keeps exactly floor+1..head even when
  * the clock stepped back between two of its events */
 static const char sql_prune[] = "DELETE FROM events WHERE stream = ?1 AND seq <= ?2";
@@ -159,7 +160,9 @@ static int prune_txn(void *ctx)
 	}
 	for (int i = 0; i < n && !rc; i++) {
 		rc = run_stream(sql_raise_floor, picks[i].stream, picks[i].top, "hub floor");
-		if (!rc && !(rc = run_stream(sql_prune, picks[i].stream, picks[i].top, "hub prune")))
+		if (!rc)
+			rc = run_stream(sql_prune, picks[i].stream, picks[i].top, "hub prune");
+		if (!rc)
 			p->rows += db_changes();
 	}
 	p->full = seen >= p->limit;

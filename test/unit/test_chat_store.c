@@ -73,8 +73,12 @@ int main(void)
 	struct chat c;
 	CHECK(chat_create(&a, ann, "Plans", NULL, NULL, &c) == 0);
 
-	struct chat_msg q = {.chat_id = c.id, .role = "user", .content = "hello \"you\"", .status = "complete",
-	                     .prompt_tokens = -1, .completion_tokens = -1};
+	struct chat_msg q = {.chat_id = c.id,
+	                     .role = "user",
+	                     .content = "hello \"you\"",
+	                     .status = "complete",
+	                     .prompt_tokens = -1,
+	                     .completion_tokens = -1};
 	CHECK(chat_msg_insert(&a, ann, &q) == 0);
 	CHECK(nseen == 1); /* delivered once committed, before the insert returned */
 	struct chat_msg reply = {.chat_id = c.id, .role = "assistant"};
@@ -87,23 +91,31 @@ int main(void)
 	CHECK(nseen == 2);
 
 	char want[512];
-	snprintf(want, sizeof want,
-	         "{\"type\":\"chat.message\",\"seq\":1,\"chat_id\":\"%s\",\"message\":{\"id\":\"%s\",\"role\":\"user\","
-	         "\"content\":\"hello \\\"you\\\"\",\"status\":\"complete\",\"created_at\":\"%s\"}}",
-	         c.id, q.id, q.created_at);
+	snprintf(
+	    want, sizeof want,
+	    "{\"type\":\"chat.message\",\"seq\":1,\"chat_id\":\"%s\",\"message\":{\"id\":\"%s\","
+	    "\"role\":\"user\","
+	    "\"content\":\"hello \\\"you\\\"\",\"status\":\"complete\",\"created_at\":\"%s\"}}",
+	    c.id, q.id, q.created_at);
 	CHECK_STR(seen[0].frame, want);
 	CHECK_STR(seen[0].stream, stream);
 	snprintf(want, sizeof want,
-	         "{\"type\":\"chat.message\",\"seq\":2,\"chat_id\":\"%s\",\"message\":{\"id\":\"%s\",\"role\":\"assistant\","
+	         "{\"type\":\"chat.message\",\"seq\":2,\"chat_id\":\"%s\",\"message\":{\"id\":\"%"
+	         "s\",\"role\":\"assistant\","
 	         "\"content\":\"hi\",\"status\":\"incomplete\",\"created_at\":\"%s\"}}",
 	         c.id, reply.id, reply.created_at);
 	CHECK_STR(seen[1].frame, want);
 	CHECK(seen[1].seq == 2);
-	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1 AND type = 'chat.message'", stream) == 2);
+	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1 AND type = 'chat.message'",
+	            stream) == 2);
 
 	/* the third user message of the day is refused: no message, no event, no frame */
-	struct chat_msg q2 = {.chat_id = c.id, .role = "user", .content = "again", .status = "complete",
-	                      .prompt_tokens = -1, .completion_tokens = -1};
+	struct chat_msg q2 = {.chat_id = c.id,
+	                      .role = "user",
+	                      .content = "again",
+	                      .status = "complete",
+	                      .prompt_tokens = -1,
+	                      .completion_tokens = -1};
 	CHECK(chat_msg_insert(&a, ann, &q2) == 0);
 	struct chat_msg q3 = q2;
 	q3.id = NULL;

@@ -17,8 +17,8 @@
 #include "hub/hub.h"
 #include "store/db.h"
 
-#define THREADS 8
-#define ROUNDS 120
+#define THREADS  8
+#define ROUNDS   120
 #define SEEN_MAX 8192
 
 /* ---- the test sink: every frame delivered, in delivery order ---------------------------- */
@@ -124,7 +124,8 @@ static void test_frames(void)
 {
 	int64_t seq = 0;
 	CHECK(db_begin() == 0);
-	CHECK(hub_user_event("ann", "chat.message", "{\"chat_id\":\"c1\",\"message\":{\"id\":\"m1\",\"role\":\"user\"}}",
+	CHECK(hub_user_event("ann", "chat.message",
+	                     "{\"chat_id\":\"c1\",\"message\":{\"id\":\"m1\",\"role\":\"user\"}}",
 	                     &seq) == 0);
 	CHECK(seq == 1);
 	CHECK(seen_count() == 0); /* nothing before the commit */
@@ -132,28 +133,34 @@ static void test_frames(void)
 	CHECK(seen_count() == 1); /* delivered before db_commit returned */
 	const struct seen *s = last_of("u:ann");
 	CHECK(s && s->seq == 1);
-	CHECK_STR(s ? s->frame : NULL,
-	          "{\"type\":\"chat.message\",\"seq\":1,\"chat_id\":\"c1\",\"message\":{\"id\":\"m1\",\"role\":\"user\"}}");
+	CHECK_STR(s ? s->frame : NULL, "{\"type\":\"chat.message\",\"seq\":1,\"chat_id\":\"c1\","
+	                               "\"message\":{\"id\":\"m1\",\"role\":\"user\"}}");
 	CHECK(s && valid_json(s->frame, s->len));
 
 	/* a topic's frame names it; an empty object and blanks around members */
 	CHECK(db_begin() == 0);
-	CHECK(hub_topic_event("tickets", "ticket.created", "{\"ticket\":{\"id\":\"t1\",\"subject\":\"a \\\"b\\\"\"}}",
-	                      &seq) == 0 && seq == 1);
+	CHECK(hub_topic_event("tickets", "ticket.created",
+	                      "{\"ticket\":{\"id\":\"t1\",\"subject\":\"a \\\"b\\\"\"}}",
+	                      &seq) == 0 &&
+	      seq == 1);
 	CHECK(hub_topic_event("tickets", "ticket.updated", " {\n} ", &seq) == 0 && seq == 2);
-	CHECK(hub_user_event("ann", "keys.low", "{ \"device_id\" : 2 , \"count\":3 }\n", &seq) == 0 && seq == 2);
+	CHECK(hub_user_event("ann", "keys.low", "{ \"device_id\" : 2 , \"count\":3 }\n", &seq) ==
+	          0 &&
+	      seq == 2);
 	CHECK(db_commit() == 0);
 	CHECK(seen_count() == 4);
-	CHECK_STR(seen[1].frame,
-	          "{\"type\":\"ticket.created\",\"seq\":1,\"topic\":\"tickets\",\"ticket\":{\"id\":\"t1\",\"subject\":\"a \\\"b\\\"\"}}");
+	CHECK_STR(seen[1].frame, "{\"type\":\"ticket.created\",\"seq\":1,\"topic\":\"tickets\","
+	                         "\"ticket\":{\"id\":\"t1\",\"subject\":\"a \\\"b\\\"\"}}");
 	CHECK_STR(seen[2].frame, "{\"type\":\"ticket.updated\",\"seq\":2,\"topic\":\"tickets\"}");
-	CHECK_STR(seen[3].frame, "{\"type\":\"keys.low\",\"seq\":2,\"device_id\" : 2 , \"count\":3 }");
+	CHECK_STR(seen[3].frame,
+	          "{\"type\":\"keys.low\",\"seq\":2,\"device_id\" : 2 , \"count\":3 }");
 	for (int i = 0; i < 4; i++)
 		CHECK(valid_json(seen[i].frame, seen[i].len));
 	CHECK_STR(seen[1].stream, "t:tickets");
 
 	/* refused: not an object, broken JSON, the frame's own names, bad names and types */
-	const char *bad_data[] = {"[]", "{", "{\"a\":1", "\"x\"", "{\"type\":\"x\"}", "{\"seq\":3}", "{\"a\":1}{}", ""};
+	const char *bad_data[] = {
+	    "[]", "{", "{\"a\":1", "\"x\"", "{\"type\":\"x\"}", "{\"seq\":3}", "{\"a\":1}{}", ""};
 	CHECK(db_begin() == 0);
 	for (size_t i = 0; i < sizeof bad_data / sizeof bad_data[0]; i++)
 		CHECK(hub_user_event("ann", "x", bad_data[i], NULL) == ERR_INVAL);
@@ -373,7 +380,8 @@ static void test_concurrent(void)
 	static struct collected c;
 	struct hub_pos pos;
 	CHECK(hub_replay("t:shared", 0, THREADS * ROUNDS, collect, &c, &pos) == 0);
-	CHECK(c.n == committed && pos.at == committed && pos.head == committed && !pos.more && !pos.resync);
+	CHECK(c.n == committed && pos.at == committed && pos.head == committed && !pos.more &&
+	      !pos.resync);
 	int differ = 0, k = 0;
 	for (int i = 0; i < seen_count() && k < c.n; i++) {
 		if (strcmp(seen[i].stream, "t:shared") != 0)
