@@ -1,5 +1,6 @@
-/* store/db.c: connections, pragmas, the statement cache, migrations and backups. Must never
- * build SQL from values: every value is bound; never share one connection between threads. */
+/* store/db.c: connections, pragmas, the statement cache, the writer (group commit and
+ * after-commit callbacks), migrations and backups. Must never build SQL from values: every
+ * value is bound; never share one connection between threads. */
 #include "store/db.h"
 
 #include <errno.h>
@@ -689,7 +690,7 @@ int db_after_commit(void (*run)(void *arg), void (*drop)(void *arg), void *arg)
 {
 	int rc = 0;
 	if (depth == 0 || in_hooks) {
-		log_error("db_after_commit outside a write transaction", NULL);
+		log_error("db_after_commit outside a write transaction, or inside a callback", NULL);
 		rc = ERR_INVAL;
 	} else if (w.nhooks == w.caphooks) {
 		size_t cap = w.caphooks ? w.caphooks * 2 : 64;
