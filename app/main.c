@@ -24,6 +24,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "hub/hub.h"
 #include "llm/llm.h"
 #include "mail/mail.h"
 #include "media/media.h"
@@ -84,6 +85,8 @@ static const struct user_hook user_hooks[] = {
 	{"media", media_user_deleted, media_user_export},
 	{"chat", chat_user_deleted, chat_user_export},
 	{"copilot", copilot_user_deleted, copilot_user_export},
+	/* the user's event log: copies of what the domains above export, kept for days */
+	{"hub", hub_user_deleted, NULL},
 };
 
 /* Threads that run beside the server: started in this order, stopped in reverse. */
@@ -95,6 +98,7 @@ static const struct job {
 	{"outbox", mail_start, mail_stop},
 	{"password resets", auth_start, auth_stop},
 	{"media collector", media_gc_start, media_gc_stop},
+	{"event pruning", hub_start, hub_stop},
 };
 
 struct cli {

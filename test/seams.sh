@@ -49,6 +49,8 @@ copilot_sessions copilot
 copilot_details copilot
 outbox mail
 instance system
+event_streams hub
+events hub
 '
 owner_of() { echo "$owners" | awk -v t="$1" '$1 == t { print $2 }'; }
 tables=$(cat schema/*.sql | grep -oiE 'CREATE (VIRTUAL )?TABLE (IF NOT EXISTS )?[a-z_]+' | awk '{ print tolower($NF) }' | sort -u)

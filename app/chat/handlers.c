@@ -56,6 +56,24 @@ void chat_msg_json(struct jw *w, const struct chat_msg *m)
 	jw_obj_end(w);
 }
 
+int chat_msg_event(struct buf *b, const struct chat_msg *m)
+{
+	struct jw w;
+	jw_init(&w, b);
+	jw_obj(&w);
+	jw_kstr(&w, "chat_id", m->chat_id);
+	jw_key(&w, "message");
+	jw_obj(&w);
+	jw_kstr(&w, "id", m->id);
+	jw_kstr(&w, "role", m->role);
+	jw_kstr(&w, "content", m->content);
+	jw_kstr(&w, "status", m->status);
+	jw_kstr(&w, "created_at", m->created_at);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w);
+}
+
 static void chat_item(struct jw *w, const void *p)
 {
 	chat_json(w, p);

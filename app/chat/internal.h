@@ -56,7 +56,8 @@ int chat_delete(const char *id, const char *owner);
  * that history keeps it before anything said while it streamed. */
 int chat_msg_stamp(struct arena *a, struct chat_msg *m);
 /* Inserts m (its id and created_at filled in unless stamped before), checking the owner's
- * daily limit of user messages first when m is a user message: ERR_BUSY when it is spent. */
+ * daily limit of user messages first when m is a user message: ERR_BUSY when it is spent.
+ * The owner's chat.message event is written in the same transaction (sent once it commits). */
 int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m);
 /* A page of a chat's messages, oldest first (the caller checked the chat is the user's). */
 int chat_messages(struct arena *a, const char *chat_id, const struct page *pg,
@@ -77,6 +78,9 @@ int chat_exchange(struct req *r, const struct chat *c, const char *content, enum
 /* ---- handlers.c ----------------------------------------------------------------------- */
 void chat_json(struct jw *w, const struct chat *c);
 void chat_msg_json(struct jw *w, const struct chat_msg *m);
+/* The chat.message event's data: {chat_id, message: {id, role, content, status, created_at}}.
+ * 0, ERR_TOOBIG or ERR_NOMEM. */
+int chat_msg_event(struct buf *b, const struct chat_msg *m);
 int chats_list(struct req *r);
 int chats_create(struct req *r);
 int chats_get(struct req *r);

@@ -7,6 +7,7 @@
 #include "chat/internal.h"
 #include "core/config.h"
 #include "core/time.h"
+#include "hub/hub.h"
 #include "store/db.h"
 
 #define CHAT_COLUMNS "id, owner_id, title, model, system_prompt, archived_at, created_at, updated_at"
@@ -244,10 +245,12 @@ int chat_msg_stamp(struct arena *a, struct chat_msg *m)
 struct msg_insert {
 	const char *owner;
 	const struct chat_msg *m;
+	const char *event; /* the chat.message event's data */
 };
 
-/* On the writer: the count and the insert in one transaction, so two messages at once
- * cannot both take the last one of the day. */
+/* On the writer: the count, the insert and the owner's chat.message event in one
+ * transaction, so two messages at once cannot both take the last one of the day, and the
+ * owner's other tabs and devices hear of exactly the messages that were kept. */
 static int msg_insert_txn(void *ctx)
 {
 	const struct msg_insert *x = ctx;
@@ -255,15 +258,24 @@ static int msg_insert_txn(void *ctx)
 	int rc = strcmp(x->m->role, "user") == 0 ? quota_left(x->owner, &left) : 0;
 	if (!rc && !left)
 		rc = ERR_BUSY;
-	return rc ? rc : msg_write(x->owner, x->m);
+	if (!rc)
+		rc = msg_write(x->owner, x->m);
+	return rc ? rc : hub_user_event(x->owner, "chat.message", x->event, NULL);
 }
 
 int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
 {
 	if (!m->id && chat_msg_stamp(a, m))
 		return ERR_NOMEM;
-	struct msg_insert x = {owner, m};
-	return db_write(msg_insert_txn, &x);
+	/* built before taking the writer's turn */
+	struct buf event = BUF_INIT(HUB_DATA_MAX);
+	int rc = chat_msg_event(&event, m);
+	if (!rc) {
+		struct msg_insert x = {owner, m, buf_str(&event)};
+		rc = db_write(msg_insert_txn, &x);
+	}
+	buf_free(&event);
+	return rc;
 }
 
 static int msg_item(struct arena *a, db_stmt *st, void *item)

@@ -73,6 +73,8 @@ static struct setting settings[] = {
 	{"COPILOT_TIMEOUT_MS", K_INT, "30000", 100, 600000, NULL, NULL, NULL},
 	{"COPILOT_BREAKER_FAILURES", K_INT, "5", 1, 1000, NULL, NULL, NULL},
 	{"COPILOT_BREAKER_OPEN_MS", K_INT, "30000", 0, 3600000, NULL, NULL, NULL},
+	/* seconds the real-time event logs keep an event (a client away longer resyncs) */
+	{"EVENTS_RETENTION", K_INT, "604800", 60, 31536000, NULL, NULL, NULL},
 	/* rate limits: COUNT/UNIT[:BURST] (UNIT s, min, h or d; BURST defaults to COUNT), or off */
 	{"RATE_LOGIN_IP", K_RATE, "30/min", 0, 0, NULL, NULL, NULL},
 	{"RATE_LOGIN_ACCOUNT", K_RATE, "1/min:10", 0, 0, NULL, NULL, NULL},

@@ -1,5 +1,6 @@
-/* store/db.c: connections, pragmas, the statement cache, migrations and backups. Must never
- * build SQL from values: every value is bound; never share one connection between threads. */
+/* store/db.c: connections, pragmas, the statement cache, the writer (group commit and
+ * after-commit callbacks), migrations and backups. Must never build SQL from values: every
+ * value is bound; never share one connection between threads. */
 #include "store/db.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 
 #define BUSY_TIMEOUT_MS 5000
 #define GROUP_MAX 64 /* transactions one COMMIT may hold at most */
+#define HOOKS_KEEP 1024 /* after-commit slots kept allocated between batches */
 
 struct cached {
 	const char *sql; /* the key: a static string's address */
@@ -42,6 +44,7 @@ static struct conn *pool;
 static _Thread_local struct conn *reader; /* this thread's read-only connection */
 static _Thread_local struct conn *mine;   /* the one in use: reader, or the writer's in a turn */
 static _Thread_local int depth;           /* savepoints this thread holds on the writer */
+static _Thread_local bool in_hooks;       /* running after-commit callbacks: no writes here */
 
 /* A caller waiting for the batch that holds its work to commit; lives on its stack. */
 struct member {
@@ -59,9 +62,20 @@ struct job {
 	sem_t done; /* posted once rc is final: each caller wakes alone, no herd on a shared lock */
 };
 
-/* The writer connection. conn and open belong to whoever holds the turn; the rest is read and
- * written with lock held. The turn is a mutex: a request thread in db_begin..db_commit, or
- * the writer thread running a run of queued jobs back to back (no hand-over between them). */
+/* A callback waiting for the open batch to commit (db_after_commit). depth: the savepoint
+ * level it belongs to (the innermost one open when it was registered), 0 once its caller's
+ * transaction was kept and only the batch's COMMIT is awaited. */
+struct hook {
+	void (*run)(void *arg);
+	void (*drop)(void *arg);
+	void *arg;
+	int depth;
+};
+
+/* The writer connection. conn, open and the hooks belong to whoever holds the turn; the rest
+ * is read and written with lock held. The turn is a mutex: a request thread in
+ * db_begin..db_commit, or the writer thread running a run of queued jobs back to back (no
+ * hand-over between them). */
 static struct {
 	pthread_mutex_t lock;
 	pthread_mutex_t turn; /* held by the writer in turn */
@@ -71,6 +85,8 @@ static struct {
 	int nmembers;
 	bool open; /* a batch transaction is open on conn */
 	struct conn *conn;
+	struct hook *hooks; /* the open batch's, in registration order; depths never decrease */
+	size_t nhooks, caphooks;
 } w = {.lock = PTHREAD_MUTEX_INITIALIZER, .turn = PTHREAD_MUTEX_INITIALIZER};
 
 /* The writer thread's queue (db_write), in arrival order (FIFO). */
@@ -425,6 +441,9 @@ void db_pool_close(void)
 	}
 	mine = reader = NULL;
 	w.conn = NULL;
+	free(w.hooks);
+	w.hooks = NULL;
+	w.nhooks = w.caphooks = 0;
 	free(pool_path);
 	pool_path = NULL;
 }
@@ -637,6 +656,11 @@ int db_fail(const char *context)
 	return fail_on(mine ? mine->db : NULL, context);
 }
 
+bool db_writing(void)
+{
+	return depth > 0;
+}
+
 /* ---- the writer: one at a time, group commit ------------------------------------------ */
 /* One connection writes, and one holder of the turn uses it at a time, always inside a batch
  * transaction and under its own savepoint (so a failure undoes only its own work):
@@ -656,6 +680,76 @@ static const char sql_begin[] = "BEGIN IMMEDIATE", sql_commit[] = "COMMIT", sql_
 
 static int turn_take(void);
 static void batch_lost(void);
+
+/* ---- after commit: callbacks that wait for the batch's COMMIT ---------------------- */
+/* A transaction's callbacks sit at the tail of w.hooks while it holds the turn (nobody
+ * else can register meanwhile), so a savepoint's are the tail entries of its depth or
+ * deeper: its rollback drops them, its release hands them to the level above. */
+
+int db_after_commit(void (*run)(void *arg), void (*drop)(void *arg), void *arg)
+{
+	int rc = 0;
+	if (depth == 0 || in_hooks) {
+		log_error("db_after_commit outside a write transaction, or inside a callback", NULL);
+		rc = ERR_INVAL;
+	} else if (w.nhooks == w.caphooks) {
+		size_t cap = w.caphooks ? w.caphooks * 2 : 64;
+		struct hook *h = cap <= DB_AFTER_COMMIT_MAX ? realloc(w.hooks, cap * sizeof *h) : NULL;
+		if (h) {
+			w.hooks = h;
+			w.caphooks = cap;
+		} else {
+			rc = cap <= DB_AFTER_COMMIT_MAX ? ERR_NOMEM : ERR_TOOBIG;
+		}
+	}
+	if (rc) {
+		if (drop)
+			drop(arg);
+		return rc;
+	}
+	w.hooks[w.nhooks++] = (struct hook){run, drop, arg, depth};
+	return 0;
+}
+
+/* The savepoint at level d ended: its callbacks (and those of deeper ones left open) move
+ * to level d - 1 when it was kept, else they are dropped, in registration order. */
+static void hooks_end(int d, bool keep)
+{
+	size_t first = w.nhooks;
+	while (first > 0 && w.hooks[first - 1].depth >= d)
+		first--;
+	in_hooks = true;
+	for (size_t i = first; i < w.nhooks; i++) {
+		if (keep)
+			w.hooks[i].depth = d - 1;
+		else if (w.hooks[i].drop)
+			w.hooks[i].drop(w.hooks[i].arg);
+	}
+	in_hooks = false;
+	if (!keep)
+		w.nhooks = first;
+}
+
+/* The batch ended: every callback runs (committed) or is dropped (not kept), in order.
+ * Called holding the turn, after the COMMIT and before anyone is told or the turn passes. */
+static void hooks_finish(bool committed)
+{
+	in_hooks = true;
+	for (size_t i = 0; i < w.nhooks; i++) {
+		struct hook *h = &w.hooks[i];
+		if (committed)
+			h->run(h->arg);
+		else if (h->drop)
+			h->drop(h->arg);
+	}
+	in_hooks = false;
+	w.nhooks = 0;
+	if (w.caphooks > HOOKS_KEEP) { /* one huge transaction does not pin its memory */
+		free(w.hooks);
+		w.hooks = NULL;
+		w.caphooks = 0;
+	}
+}
 
 /* Runs one statement on the writer connection: a cached one for the static strings above,
  * sqlite3_exec for the rare nested savepoints (their text is built). */
@@ -699,6 +793,7 @@ static int batch_commit(void)
 	w.open = false;
 	w.batches++;
 	pthread_mutex_unlock(&w.lock);
+	hooks_finish(rc == 0);
 	members_done(m, rc);
 	return rc;
 }
@@ -723,6 +818,7 @@ static void turn_end(struct member *me)
 		/* only rolled-back work in this batch: nothing to make durable */
 		writer_exec(sql_rollback);
 		w.open = false;
+		hooks_finish(false);
 	}
 	pthread_mutex_unlock(&w.turn);
 	if (me)
@@ -740,11 +836,16 @@ static void batch_lost(void)
 	w.nmembers = 0;
 	w.open = false;
 	pthread_mutex_unlock(&w.lock);
+	hooks_finish(false);
 	members_done(m, ERR_DB);
 }
 
 int db_begin(void)
 {
+	if (in_hooks) {
+		log_error("a write inside an after-commit callback", NULL);
+		return ERR_INVAL;
+	}
 	if (depth > 0) {
 		char sp[32];
 		snprintf(sp, sizeof sp, "SAVEPOINT s%d", depth + 1);
@@ -773,6 +874,7 @@ static int savepoint_end(int rc)
 		rc = ERR_DB;
 	if (rc && !sqlite3_get_autocommit(w.conn->db) && writer_exec(sql_rollback_to) == 0)
 		(void)writer_exec(sql_release);
+	hooks_end(1, rc == 0);
 	return rc;
 }
 
@@ -805,10 +907,12 @@ int db_commit(void)
 	snprintf(sp, sizeof sp, "RELEASE s%d", depth);
 	if (depth > 1) {
 		int rc = writer_exec(sp);
-		if (rc)
+		if (rc) {
 			db_rollback();
-		else
+		} else {
+			hooks_end(depth, true);
 			depth--;
+		}
 		return rc;
 	}
 	if (savepoint_end(0)) {
@@ -827,6 +931,7 @@ void db_rollback(void)
 		snprintf(sp, sizeof sp, "ROLLBACK TO s%d; RELEASE s%d", depth, depth);
 		if (!sqlite3_get_autocommit(w.conn->db))
 			sqlite3_exec(w.conn->db, sp, NULL, NULL, NULL);
+		hooks_end(depth, false);
 		depth--;
 		return;
 	}
@@ -926,6 +1031,10 @@ static int write_here(int (*fn)(void *ctx), void *ctx)
 
 int db_write(int (*fn)(void *ctx), void *ctx)
 {
+	if (in_hooks) {
+		log_error("a write inside an after-commit callback", NULL);
+		return ERR_INVAL;
+	}
 	if (depth > 0 || !atomic_load(&jq.running))
 		return write_here(fn, ctx);
 	struct job j = {.fn = fn, .ctx = ctx};

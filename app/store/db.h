@@ -130,6 +130,30 @@ int db_groups(db_stmt *st, int child_col, int (*parent)(void *ctx, db_stmt *st),
 WUR int db_begin(void);
 WUR int db_commit(void);
 void db_rollback(void);
+/* True between db_begin and db_commit/db_rollback, and inside db_write's fn: this thread
+ * holds an open write transaction. */
+bool db_writing(void);
+
+/* ---- after commit ------------------------------------------------------------------- */
+#define DB_AFTER_COMMIT_MAX (1u << 20) /* callbacks one batch may hold */
+/* Inside an open write transaction (db_begin..db_commit, or db_write's fn): run(arg) is
+ * called once the batch that holds this transaction has COMMITted, or drop(arg) (may be
+ * NULL) when its work is not kept: the transaction rolls back, or the batch's COMMIT fails.
+ * Each arg gets exactly one of the two, also when this call fails: then drop(arg) has
+ * already run and the result is ERR_INVAL (no write transaction, or inside a callback),
+ * ERR_NOMEM, or ERR_TOOBIG (more than DB_AFTER_COMMIT_MAX in the batch); else 0.
+ * Nested savepoints: a callback belongs to the innermost db_begin open when it was
+ * registered; rolling that one back drops it (the enclosing work goes on), committing it
+ * hands it to the enclosing level; only the outermost decides, then the batch.
+ * run is called on the thread that commits the batch (the writer thread, or any request
+ * thread in db_commit), holding the writer's turn: for the whole batch in registration
+ * order (which is commit order), before the turn passes on, so two batches' callbacks
+ * never interleave, and before db_commit or db_write return 0 to the callers in it. So run
+ * and drop must be short, must not block, and must not write to the database: db_begin
+ * and db_write (db_run and db_row of a write too) are refused in them with ERR_INVAL,
+ * because the turn they would wait for is the one being held. Reads are allowed. */
+int db_after_commit(void (*run)(void *arg), void (*drop)(void *arg), void *arg);
+
 /* Logs the connection's last error with a context word; returns ERR_DB. */
 int db_fail(const char *context);
 

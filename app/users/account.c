@@ -73,7 +73,7 @@ int me_export(struct req *r)
 	jw_kstr(&w, "exported_at", now);
 	int rc = 0;
 	for (size_t i = 0; i < nhooks && !rc; i++)
-		if ((rc = hooks[i].export(&r->arena, &w, r->user_id)))
+		if (hooks[i].export && (rc = hooks[i].export(&r->arena, &w, r->user_id)))
 			log_error("export failed", "user", r->user_id, "domain", hooks[i].name,
 			          NULL);
 	jw_obj_end(&w);

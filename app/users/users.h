@@ -79,7 +79,8 @@ bool contacts_linked(const char *owner_id, const char *contact_id);
  * lists one row per domain (like the route tables); a new domain adds one line there.
  * deleted runs inside the open write transaction of the deletion, before the user row goes
  * (it may still read it), and never begins or commits; export writes one JSON member (key
- * and value) and never a password hash, token hash or secret. Both: 0 or a negative error. */
+ * and value) and never a password hash, token hash or secret, or is NULL for a domain that
+ * keeps nothing of its own to show (only copies). Both: 0 or a negative error. */
 struct user_hook {
 	const char *name;
 	int (*deleted)(const char *user_id);

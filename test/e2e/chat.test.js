@@ -6,7 +6,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { startApp, request, assertError, sleep } = require('./lib/app');
+const path = require('node:path');
+const { startApp, request, assertError, sleep, sqlite } = require('./lib/app');
 const { startLlm } = require('./lib/llm');
 const { sseReader } = require('./lib/sse');
 
@@ -163,6 +164,26 @@ test('without Accept: text/event-stream the reply comes whole as JSON', async ()
   assertError(assert, await call(app, 'POST', `/chats/${chat.id}/messages`, me.token, { content: 5 }), 400, 'invalid_input');
   assertError(assert, await call(app, 'POST', `/chats/${chat.id}/messages`, me.token, {}), 400, 'invalid_input');
   assertError(assert, await call(app, 'POST', `/chats/${chat.id}/messages`, me.token, { content: 'x'.repeat(32001) }), 400, 'invalid_input');
+});
+
+test('each stored message, the user\'s and then the reply, is a chat.message event in its owner\'s log', async () => {
+  const me = await register();
+  const chat = await newChat(me.token);
+  llm.next({ chunks: ['Logged', ' reply'] });
+  const r = await call(app, 'POST', `/chats/${chat.id}/messages`, me.token, { content: 'log me' });
+  assert.equal(r.status, 201, r.text);
+  const out = sqlite(path.join(app.dataDir, 'app.db'),
+    `SELECT seq, type, data FROM events WHERE stream = 'u:${me.id}' ORDER BY seq`);
+  assert.equal(out.code, 0, out.stderr);
+  const rows = out.stdout.trim().split('\n').map((line) => {
+    const [seq, type, ...data] = line.split('|');
+    return { seq: Number(seq), type, data: JSON.parse(data.join('|')) };
+  });
+  assert.deepEqual(rows.map((e) => [e.seq, e.type]), [[1, 'chat.message'], [2, 'chat.message']]);
+  const shown = (m) => ({ id: m.id, role: m.role, content: m.content, status: m.status, created_at: m.created_at });
+  assert.deepEqual(rows[0].data, { chat_id: chat.id, message: shown(r.json.user_message) });
+  assert.deepEqual(rows[1].data, { chat_id: chat.id, message: shown(r.json.message) });
+  assert.equal(rows[1].data.message.content, 'Logged reply');
 });
 
 test('the eventsource client streams GET /stream/chat/{id}?message= with the token in the query', async () => {

@@ -1,4 +1,4 @@
-/* Unit tests for the account hooks of chat/, copilot/ and mail/: an export holds the person's
+/* Unit tests for the account hooks of chat/, copilot/, mail/ and hub/: an export holds the person's
  * rows (and never a message's secret), a deletion inside one transaction removes exactly the
  * person's rows and leaves everyone else's. */
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include "copilot/copilot.h"
 #include "copilot/internal.h"
 #include "core/config.h"
+#include "hub/hub.h"
 #include "mail/mail.h"
 #include "store/db.h"
 #include "users/users.h"
@@ -111,11 +112,21 @@ int main(void)
 	CHECK(out && !strstr(out, "bob"));
 	free(out);
 
+	/* the chat messages went to each one's event log too */
+	char ann_stream[64], bob_stream[64];
+	snprintf(ann_stream, sizeof ann_stream, "u:%s", ann);
+	snprintf(bob_stream, sizeof bob_stream, "u:%s", bob);
+	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1", ann_stream) == 2);
+
 	CHECK(db_begin() == 0);
 	CHECK(chat_user_deleted(ann) == 0);
 	CHECK(copilot_user_deleted(ann) == 0);
 	CHECK(mail_user_deleted(ann) == 0);
+	CHECK(hub_user_deleted(ann) == 0);
 	CHECK(db_commit() == 0);
+	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1", ann_stream) == 0);
+	CHECK(count("SELECT count(*) FROM event_streams WHERE stream = ?1", ann_stream) == 0);
+	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1", bob_stream) == 2);
 	CHECK(count("SELECT count(*) FROM chats WHERE owner_id = ?1", ann) == 0);
 	CHECK(count("SELECT count(*) FROM chat_messages WHERE owner_id = ?1", ann) == 0);
 	CHECK(count("SELECT count(*) FROM copilot_sessions WHERE owner_id = ?1", ann) == 0);
