@@ -245,7 +245,9 @@ function clientMain() {
   let armed = null; // {nonce, count, waiters}
   let droppedByServer = [];
   let flood = null;
+  let lastFrame = 0;
   const onText = (c, payload) => {
+    lastFrame = performance.now();
     if (armed && c.got === null && payload.includes(armed.nonce)) {
       c.got = now();
       c.len = payload.length;
@@ -277,6 +279,9 @@ function clientMain() {
       const lens = conns.filter((c) => c.got !== null).map((c) => c.len);
       armed = null;
       reply({ op: 'times', ms, missing: conns.length - ms.length, live: live.length, len: lens[0] || 0 });
+    } else if (m.op === 'quiet') { // until no frame came for m.ms: what follows an event is in
+      while (performance.now() - lastFrame < m.ms) await sleep(m.ms / 4);
+      reply({ op: 'quiet' });
     } else if (m.op === 'close') {
       const waits = conns.map((c) => new Promise((r) => {
         if (c.closed) return r();
@@ -456,6 +461,9 @@ async function oneEvent(clients, nonce, trigger) {
   const r = await trigger();
   const got = await Promise.all(clients.map((c) => c.ask({ op: 'collect', base: String(t0), timeoutMs: 10000 }, 'times')));
   const ms = got.flatMap((g) => g.ms);
+  // the app's chat exchange sends a second event (the reply) after the timed one: let it and
+  // anything else reach every client before the next event
+  await Promise.all(clients.map((c) => c.ask({ op: 'quiet', ms: 200 }, 'quiet')));
   return { ms, missing: got.reduce((a, g) => a + g.missing, 0), len: Math.max(...got.map((g) => g.len)), status: r.status, text: r.text };
 }
 
@@ -550,7 +558,10 @@ async function broadcastRounds({ build, clients, one, sides, app, port, post, co
       for (let e = 0; e <= events; e++) { // event 0 warms up and is not counted
         const nonce = content();
         const ev = await oneEvent(clients, nonce, () => trig(nonce));
-        if (e === 0) continue;
+        if (e === 0) {
+          line.push(`(warm-up ${fmt(pct(ev.ms, 50))}/${fmt(pct(ev.ms, 99))})`);
+          continue;
+        }
         res[side].p50.push(pct(ev.ms, 50));
         res[side].p99.push(pct(ev.ms, 99));
         res[side].max.push(Math.max(...ev.ms));
