@@ -18,10 +18,11 @@ const FAST = {
   RATE_REGISTER_IP: 'off', RATE_LOGIN_IP: 'off', RATE_LOGIN_ACCOUNT: 'off',
 };
 const SLOW_QUEUE = 65536;
+const TTL_S = 3; // tokens that end within seconds (whole seconds: a token lives TTL_S-1 to TTL_S s)
 const RETENTION_S = 60; // the smallest EVENTS_RETENTION; the pruning job first runs a minute after start
 
 let app; // most tests
-let ttlApp; // ACCESS_TTL=2
+let ttlApp; // ACCESS_TTL=3
 let slowApp; // CONN_SEND_QUEUE_BYTES small
 let retApp; // EVENTS_RETENTION=60, started first so that its pruning minute runs beside the other tests
 let retStarted;
@@ -31,7 +32,7 @@ test.before(async () => {
   [retApp, app, ttlApp, slowApp] = await Promise.all([
     startApp({ env: { ...FAST, EVENTS_RETENTION: String(RETENTION_S) } }),
     startApp({ env: FAST }),
-    startApp({ env: { ...FAST, ACCESS_TTL: '2' } }),
+    startApp({ env: { ...FAST, ACCESS_TTL: String(TTL_S) } }),
     startApp({ env: { ...FAST, CONN_SEND_QUEUE_BYTES: String(SLOW_QUEUE) } }),
   ]);
   // two events, dated two hours back: the job's first run prunes them
@@ -42,7 +43,8 @@ test.before(async () => {
   assert.equal(out.code, 0, out.stderr);
 });
 test.after(async () => {
-  await Promise.all([app, ttlApp, slowApp, retApp].filter(Boolean).map((a) => a.stop()));
+  const ends = await Promise.all([app, ttlApp, slowApp, retApp].filter(Boolean).map((a) => a.stop()));
+  for (const e of ends) assert.deepEqual(e, { code: 0, signal: null }, 'each server stops cleanly');
 });
 
 // ---- accounts, chats ----
@@ -215,7 +217,7 @@ async function rawWs(a, token) {
     + `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
   await until(() => c.head !== null || c.ended, 10000, 'the upgrade response');
   assert.match(c.head || '', /^HTTP\/1\.1 101 /, `upgrade answer: ${c.head}`);
-  const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC11B0A`).digest('base64');
+  const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
   assert.match(c.head, new RegExp(`\\r\\nsec-websocket-accept: *${accept.replace(/[+/=]/g, '\\$&')}\\r?$`, 'im'));
   c.write = (bytes) => new Promise((resolve) => {
     if (sock.destroyed) { resolve(false); return; }
@@ -687,8 +689,8 @@ test('auth renewal: a socket that renews outlives its first token; one that does
     assert.ok(closed, 'the socket without renewal was closed within 10 s');
     assert.equal(closed.code, 1008);
     await until(() => sse.ended, 10000, 'the SSE stream ending with its token');
-    // past three lifetimes of any token the renewing socket had before
-    const left = 6000 - (Date.now() - opened);
+    // past two whole lifetimes: every token the socket had at first has expired
+    const left = (2 * TTL_S + 1) * 1000 - (Date.now() - opened);
     if (left > 0) await sleep(left);
     assert.ok(renewing.isOpen(), `the renewing socket is open after ${Date.now() - opened} ms and ${renewals} renewals`);
     assert.deepEqual(renewing.of('error'), [], 'a good auth frame is answered with nothing');
@@ -704,13 +706,13 @@ test('auth renewal: a socket that renews outlives its first token; one that does
   assert.equal(renewing.of('error').length, 1, 'an error frame before the close');
   // an expired token cannot connect at all
   const old = await fresh();
-  await sleep(3500);
+  await sleep(TTL_S * 1000 + 1500);
   assertError(assert, await wsRefused(wsUrl(ttlApp), ['bearer', old]), 401, 'unauthorized');
   assertError(assert, await request(`${ttlApp.url}/api/v1/events`, { headers: { Authorization: `Bearer ${old}` } }),
     401, 'unauthorized');
 });
 
-test('a reader that stops reading is dropped; the server stays healthy and the user\'s other socket gets everything', async () => {
+test('a reader that stops reading is dropped; the server stays healthy and the user\'s other socket gets everything', async (t) => {
   const u = await register(slowApp);
   const chatId = await newChat(slowApp, u);
   const wsBase = await metric(slowApp, 'ws_open');
@@ -735,6 +737,7 @@ test('a reader that stops reading is dropped; the server stays healthy and the u
   slow.sock.resume();
   await until(() => slow.ended, 10000, 'the slow socket being closed');
   const slowGot = slow.frames.filter((f) => f.op === 1).length;
+  t.diagnostic(`dropped after ${exchanges} exchanges; the slow socket had taken ${slowGot} frames, ${slow.bytes} bytes`);
   assert.ok(slowGot < 2 * exchanges, `the slow socket got ${slowGot} of ${2 * exchanges} frames`);
   // the other socket of the same user got all of them, and still gets new ones
   await exchange(slowApp, u, chatId, 'after the drop');
