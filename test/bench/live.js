@@ -7,16 +7,13 @@
 //         same clients, rounds alternating bare, app.
 //  sse    2,000 concurrent chat SSE streams against a fake upstream streaming each reply over
 //         10 s: all complete, none refused, /health p99 <= 50 ms meanwhile, RSS <= idle + 64 MiB.
-//  flood  10,000 idle TCP connections (127.0.0.2 ... 127.0.0.41) and 1,000 slowloris ones from
-//         127.0.0.42, reopened when closed: /health from 127.0.0.1 answers every time, p99 <=
-//         50 ms; the slowloris address is held to CONN_PER_ADDRESS (256).
 //  bare   the broadcast rounds against bench-broadcast alone (checks the clients; no app).
-// The /health throughput figure (app / bare civetweb >= 0.9, wrk -t2 -c64) is test/bench/run's.
-// Usage: node test/bench/live.js [BUILD_DIR] [ws,sse,flood]   (ninja -C BUILD app test/bench-broadcast)
+// The /health throughput figure (app / bare civetweb >= 0.9, wrk -t2 -c64) is test/bench/run's,
+// the idle-TCP and slowloris figure test/bench/conns.js's.
+// Usage: node test/bench/live.js [BUILD_DIR] [ws,sse]   (ninja -C BUILD app test/bench-broadcast)
 // Settings (environment): LIVE_CLIENTS 10000, LIVE_USERS 1000, LIVE_PROCS 2 (client
 // processes), LIVE_ROUNDS 3 (bare+app broadcast rounds), LIVE_EVENTS 5 (timed events a round),
-// LIVE_STREAMS 2000, LIVE_SSE_ROUNDS 3, LIVE_FLOOD_ROUNDS 3, LIVE_FLOOD_SECONDS 15,
-// LIVE_ADDRS 50 (client addresses 127.0.0.2 ... for ws and sse).
+// LIVE_STREAMS 2000, LIVE_SSE_ROUNDS 3, LIVE_ADDRS 50 (client addresses 127.0.0.2 ...).
 // Every process started here is killed on exit; the data directory is removed.
 'use strict';
 const { execFileSync, fork, spawn } = require('node:child_process');
@@ -173,78 +170,10 @@ function sseExchange(port, { addr, token, chat }, content) {
   });
 }
 
-// An attacker's connections: m.idle = [[addr, n], ...] connect and send nothing; m.slow =
-// [addr, n] send a request head one header line a second and never finish it. Each one closed
-// by the server is opened again (idle at once, slow after 1 s), as an attacker would. Counts
-// how many the server closed, and samples how many slow ones it held (open for over 1.5 s).
-function startFlood(m) {
-  const live = new Set();
-  const st = { idleOpened: 0, slowOpened: 0, idleClosed: 0, slowClosed: 0, slowAnswers: {}, errors: {}, slowHeldMax: 0 };
-  let stopping = false, pending = 0, readyResolve;
-  const ready = new Promise((r) => { readyResolve = r; });
-  const settled = () => { if (--pending === 0) readyResolve(); };
-  const open = (kind, addr, first) => {
-    if (stopping) return;
-    if (first) pending++;
-    const s = net.connect({ host: '127.0.0.1', port: m.port, localAddress: addr });
-    s.kind = kind;
-    s.up = 0;
-    live.add(s);
-    let once = first;
-    const done = () => { if (once) { once = false; settled(); } };
-    s.on('connect', () => {
-      s.up = performance.now();
-      st[`${kind}Opened`]++;
-      done();
-      if (kind === 'slow') {
-        s.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-        s.drip = setInterval(() => s.write('X-Slow: 1\r\n'), 1000);
-      }
-    });
-    s.on('data', (d) => {
-      if (kind === 'slow' && !s.answered) {
-        s.answered = true;
-        const code = String(d).slice(9, 12);
-        st.slowAnswers[code] = (st.slowAnswers[code] || 0) + 1;
-      }
-    });
-    s.on('error', (e) => { st.errors[e.code || e.message] = (st.errors[e.code || e.message] || 0) + 1; });
-    s.on('close', () => {
-      clearInterval(s.drip);
-      live.delete(s);
-      done();
-      if (stopping) return;
-      if (s.up) st[`${kind}Closed`]++;
-      setTimeout(() => open(kind, addr, false), kind === 'slow' ? 1000 : 0);
-    });
-  };
-  for (const [addr, n] of m.idle) for (let i = 0; i < n; i++) open('idle', addr, true);
-  if (m.slow) for (let i = 0; i < m.slow[1]; i++) open('slow', m.slow[0], true);
-  if (pending === 0) readyResolve();
-  const sampler = setInterval(() => {
-    const t = performance.now();
-    let held = 0;
-    for (const s of live) if (s.kind === 'slow' && s.up && t - s.up > 1500) held++;
-    st.slowHeldMax = Math.max(st.slowHeldMax, held);
-  }, 250);
-  return {
-    ready,
-    stop: async () => {
-      stopping = true;
-      clearInterval(sampler);
-      let idleOpen = 0;
-      for (const s of live) if (s.kind === 'idle' && s.up) idleOpen++;
-      await Promise.all([...live].map((s) => new Promise((r) => { s.once('close', r); s.destroy(); })));
-      return { ...st, idleOpen };
-    },
-  };
-}
-
 function clientMain() {
   let conns = [];
   let armed = null; // {nonce, count, waiters}
   let droppedByServer = [];
-  let flood = null;
   let lastFrame = 0;
   const onText = (c, payload) => {
     lastFrame = performance.now();
@@ -302,13 +231,6 @@ function clientMain() {
         statuses: tally(rs.map((r) => r.status)), ends: tally(rs.map((r) => r.end || r.error || 'no end')),
         firstMax: Math.max(0, ...rs.filter((r) => r.first !== null).map((r) => r.first)),
         firsts: rs.filter((r) => r.first !== null).length });
-    } else if (m.op === 'flood') {
-      flood = startFlood(m);
-      await flood.ready;
-      reply({ op: 'flooding' });
-    } else if (m.op === 'unflood') {
-      reply({ op: 'unflooded', ...(await flood.stop()) });
-      flood = null;
     } else if (m.op === 'exit') {
       process.exit(0);
     }
@@ -678,61 +600,9 @@ async function ssePart(o) {
   row('app threads at most', spread(res.threads, 0), 'reference', null);
 }
 
-// Issue 11's first figure: 10,000 idle TCP connections from 127.0.0.2 ... 127.0.0.41 and
-// 1,000 slowloris ones from 127.0.0.42, all reopened when the server closes them; /health from
-// a fresh connection on 127.0.0.1 every 50 ms meanwhile must answer every time, p99 <= 50 ms,
-// and the one slowloris address is held to CONN_PER_ADDRESS (256) of its connections.
-async function floodPart(o) {
-  const { build, clients } = o;
-  const N = env('LIVE_CLIENTS', 10000), rounds = env('LIVE_FLOOD_ROUNDS', 3), secs = env('LIVE_FLOOD_SECONDS', 15);
-  const per = 250, addrs = Math.ceil(N / per), slowAddr = `127.0.0.${2 + addrs}`;
-  const port = await freePort();
-  const app = await startServer(path.join(build, 'app'), ['--data', o.data, '--listen', `127.0.0.1:${port}`], o.appEnv,
-    'app-flood.log', /listening/);
-  const res = { p99: [], failed: [], held: [], idleOpen: [] };
-  for (let r = 1; r <= rounds; r++) {
-    const refused0 = await metric(port, 'connections_refused_total');
-    const idle = clients.map(() => []);
-    for (let a = 0; a < addrs; a++) idle[a % clients.length].push([`127.0.0.${2 + a}`, Math.min(per, N - a * per)]);
-    const t0 = performance.now();
-    await Promise.all(clients.map((c, k) => c.ask({ op: 'flood', port, idle: idle[k], slow: k === 0 ? [slowAddr, 1000] : null }, 'flooding')));
-    const opened = performance.now() - t0;
-    const health = [], slow = [];
-    const start = performance.now(), end = start + secs * 1000;
-    while (performance.now() < end) {
-      const at = performance.now() - start;
-      const h = await call(port, 'GET', '/health', null, undefined, 5000);
-      health.push(h.status === 200 ? h.ms : Infinity);
-      if (h.status !== 200 || h.ms > 50) slow.push(`${fmt(h.status === 200 ? h.ms : Infinity, 0)} ms at ${fmt(at / 1000)} s`);
-      await sleep(50);
-    }
-    const rss = rssKiB(app.pid);
-    const got = await Promise.all(clients.map((c) => c.ask({ op: 'unflood' }, 'unflooded')));
-    const refused = (await metric(port, 'connections_refused_total')) - refused0;
-    const sum = (k) => got.reduce((a, g) => a + g[k], 0);
-    const failed = health.filter((h) => !Number.isFinite(h)).length;
-    res.p99.push(pct(health, 99));
-    res.failed.push(failed);
-    res.held.push(got[0].slowHeldMax);
-    res.idleOpen.push(sum('idleOpen'));
-    console.log(`flood round ${r}: ${sum('idleOpened')} idle and ${sum('slowOpened')} slowloris connections opened ` +
-      `(first ${N} + 1000 in ${fmt(opened / 1000)} s), ${sum('idleClosed')} idle and ${sum('slowClosed')} slowloris closed ` +
-      `by the app, slowloris answers ${JSON.stringify(got[0].slowAnswers)}, held at most ${got[0].slowHeldMax}; ` +
-      `${sum('idleOpen')} idle open at the end; connections_refused_total +${refused}; ` +
-      `/health p50 ${fmt(pct(health, 50), 2)} p99 ${fmt(pct(health, 99), 2)} ms over ${health.length} probes, ${failed} failed; ` +
-      `RSS ${fmt(rss / 1024)} MiB${slow.length ? `; probes over 50 ms: ${slow.join(', ')}` : ''}`);
-    await sleep(1000);
-  }
-  await stopServer(app);
-  row(`/health p99 under ${N} idle + 1000 slowloris (ms)`, spread(res.p99, 2), '<= 50', res.p99.every((x) => x <= 50));
-  row('/health probes unanswered', spread(res.failed, 0), '0', res.failed.every((x) => x === 0));
-  row('slowloris held from one address', spread(res.held, 0), '<= 256', res.held.every((x) => x <= 256));
-  row('idle connections open at the end', spread(res.idleOpen, 0), 'reference', null);
-}
-
 async function main() {
   const build = path.resolve(process.argv[2] || 'build');
-  const parts = (process.argv[3] || 'ws,sse,flood').split(',');
+  const parts = (process.argv[3] || 'ws,sse').split(',');
   for (const f of [path.join(build, 'app'), path.join(build, 'test', 'bench-broadcast')]) {
     if (!fs.existsSync(f)) throw new Error(`missing ${f} (ninja -C ${build} app test/bench-broadcast)`);
   }
@@ -758,11 +628,10 @@ async function main() {
       content: () => `live-bench-${String(process.pid).padStart(8, '0')}-${String(++seq).padStart(6, '0')}` });
   }
   if (parts.includes('sse')) await ssePart(o);
-  if (parts.includes('flood')) await floodPart(o);
   for (const c of clients) c.send({ op: 'exit' });
   console.log(`\n${'figure'.padEnd(50)} ${'measured: median [range]'.padEnd(34)} ${'limit'.padEnd(10)} result`);
   for (const r of rows) console.log(`${r[0].padEnd(50)} ${String(r[1]).padEnd(34)} ${r[2].padEnd(10)} ${r[3]}`);
-  console.log('(/health throughput app / bare civetweb: test/bench/run)');
+  console.log('(/health throughput app / bare civetweb: test/bench/run; idle TCP and slowloris: test/bench/conns.js)');
   return rows.every((r) => r[3] !== 'FAIL') ? 0 : 1;
 }
 
