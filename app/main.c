@@ -67,6 +67,7 @@ static const struct route_table *const tables[] = {
 	&media_routes,
 	&chat_routes,
 	&copilot_routes,
+	&hub_routes,
 	/* drop-in routes for the clients of the original backends (tag "compat") */
 	&system_compat_routes,
 	&auth_compat_routes,
@@ -325,7 +326,8 @@ static int serve(const char *data, struct buf *msg)
 			return fail("bad route table", msg);
 	users_set_hooks(user_hooks, sizeof user_hooks / sizeof user_hooks[0]);
 	if (metrics_init() || system_metrics() ||
-	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth))
+	    metrics_gauge("outbox_queued", "Messages waiting in the outbox.", mail_outbox_depth) ||
+	    server_metrics())
 		return fail("out of memory", msg);
 	if (db_writer_start() || system_boot(msg) || mail_recover() || media_init(data, msg))
 		return fail("cannot start", msg);
@@ -349,6 +351,7 @@ static int serve(const char *data, struct buf *msg)
 		.conn_max = (int)config_int("CONN_MAX"),
 		.conn_per_address = (int)config_int("CONN_PER_ADDRESS"),
 		.head_timeout_ms = (int)config_int("HEAD_TIMEOUT_MS"),
+		.send_queue_max = config_int("CONN_SEND_QUEUE_BYTES"),
 	};
 	raise_fd_limit(o.conn_max);
 	/* libcurl's global state, once, before any thread that calls out (outbox, model calls) */
@@ -362,6 +365,7 @@ static int serve(const char *data, struct buf *msg)
 		curl_global_cleanup();
 		return fail("cannot start the logger or the jobs", msg);
 	}
+	hub_connect_sink();
 	int rc = server_start(&o, msg);
 	free(pem);
 	if (rc) {

@@ -45,6 +45,11 @@ int auth_reauth(struct req *r, const struct user *u, const char *password);
 /* Inside the caller's open write transaction (before the user row goes): deletes the
  * user's sessions, refresh tokens, mailed links and the sign-in code of their phone. */
 WUR int auth_user_deleted(const char *user_id);
+/* An access token checked as a request's would be (signature, expiry, the account enabled,
+ * the session not ended), for a connection that renews its token: 0 with *user_id (in a)
+ * and *exp (unix seconds); ERR_INVAL when it may not act; other errors when it could not be
+ * checked. Reads the database: never on the event loop. */
+WUR int auth_token_check(struct arena *a, const char *token, const char **user_id, int64_t *exp);
 /* Writes the member "auth":{"sessions":[...],"refresh_tokens":[...],"email_tokens":[...],
  * "otp_codes":[...]}: when each was made, expires, was used or revoked, and the device of
  * each session; never a hash. 0, ERR_NOMEM or ERR_DB. */

@@ -14,6 +14,7 @@
 #include "core/rand.h"
 #include "core/time.h"
 #include "http/server.h"
+#include "http/wsproto.h"
 #include "store/db.h"
 
 int auth_new_token(struct req *r, char **token, unsigned char hash[32])
@@ -233,9 +234,17 @@ static int verify_cached(const char *token, const unsigned char *key, size_t kle
 static int token_claims(struct req *r, int64_t now, struct jwt_claims *c)
 {
 	const char *h = req_header(r, "Authorization");
-	/* EventSource cannot send headers: a GET may carry the token as ?access_token= (the
-	 * access log never records query strings) */
+	/* EventSource and WebSocket cannot send headers: the token may come as ?access_token=
+	 * (the access log never records query strings), or for a WebSocket as the subprotocol
+	 * list "bearer, <token>" */
 	const char *q = !h && route_query_token(r->route) ? req_query(r, "access_token") : NULL;
+	const char *tok;
+	size_t tn;
+	if (!h && !q && r->route && r->route->produces && strcmp(r->route->produces, "websocket") == 0 &&
+	    ws_bearer_token(req_header(r, "Sec-WebSocket-Protocol"), &tok, &tn) == 0) {
+		q = arena_strndup(&r->arena, tok, tn);
+		r->token_in_protocol = q != NULL;
+	}
 	if (!q && (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]))
 		return http_error(r, E_UNAUTHORIZED, "sign in first: Authorization: Bearer <token>", NULL);
 	const char *token = q ? q : h + 7;
@@ -246,12 +255,45 @@ static int token_claims(struct req *r, int64_t now, struct jwt_claims *c)
 		return http_error(r, E_UNAUTHORIZED, "the access token has expired; refresh it", NULL);
 	if (rc)
 		return http_error(r, E_UNAUTHORIZED, "the access token is not valid", NULL);
+	r->token_exp = c->exp;
 	return 0;
 }
 
 int auth_caller(struct req *r, struct jwt_claims *c)
 {
 	return token_claims(r, time(NULL), c);
+}
+
+/* The account behind verified claims, when it may still act: 0, ERR_NOTFOUND (disabled or
+ * gone), ERR_INVAL (the token's session was ended: sign out, sign out everywhere, a password
+ * reset), or another error (the account could not be read). */
+static int claims_account(struct arena *a, const struct jwt_claims *c, int64_t now, struct user *u)
+{
+	/* the current row, not the token's claims: a role change or a disable counts at once */
+	int rc = users_by_id(a, c->sub, u);
+	if (rc == ERR_NOTFOUND || (!rc && u->disabled))
+		return ERR_NOTFOUND;
+	if (!rc && (c->gen != u->session_gen || (c->sid[0] && revoked_has(c->sid, now))))
+		return ERR_INVAL;
+	return rc;
+}
+
+int auth_token_check(struct arena *a, const char *token, const char **user_id, int64_t *exp)
+{
+	struct jwt_claims c;
+	int64_t now = time(NULL);
+	size_t klen;
+	const unsigned char *key = datadir_key(&klen);
+	int rc = verify_cached(token, key, klen, now, &c);
+	if (rc)
+		return ERR_INVAL;
+	struct user *u = arena_alloc(a, sizeof *u);
+	rc = u ? claims_account(a, &c, now, u) : ERR_NOMEM;
+	if (rc)
+		return rc == ERR_NOTFOUND ? ERR_INVAL : rc;
+	*user_id = u->id;
+	*exp = c.exp;
+	return 0;
 }
 
 /* server_authenticate: Bearer JWT, then the account's current role and state, and whether
@@ -263,16 +305,15 @@ static int authenticate(struct req *r, enum route_access need)
 	int rc = token_claims(r, now, &c);
 	if (rc)
 		return rc;
-	/* the current row, not the token's claims: a role change or a disable counts at once */
 	struct user *u = arena_alloc(&r->arena, sizeof *u);
-	rc = u ? users_by_id(&r->arena, c.sub, u) : ERR_NOMEM;
-	if (rc == ERR_NOTFOUND || (!rc && u->disabled))
+	rc = u ? claims_account(&r->arena, &c, now, u) : ERR_NOMEM;
+	if (rc == ERR_NOTFOUND)
 		return http_error(r, E_UNAUTHORIZED, "this account is disabled or gone", NULL);
-	if (rc)
-		return http_error(r, E_UNAVAILABLE, "the account could not be checked", NULL);
-	if (c.gen != u->session_gen || (c.sid[0] && revoked_has(c.sid, now)))
+	if (rc == ERR_INVAL)
 		return http_error(r, E_UNAUTHORIZED, "this session was signed out; sign in again",
 		                  NULL);
+	if (rc)
+		return http_error(r, E_UNAVAILABLE, "the account could not be checked", NULL);
 	bool admin = strcmp(u->role, "admin") == 0;
 	if ((need == ACCESS_ADMIN && !admin) || (need == ACCESS_AGENT && !admin && strcmp(u->role, "agent") != 0))
 		return http_error(r, E_FORBIDDEN, "your role does not allow this", NULL);

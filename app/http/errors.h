@@ -20,6 +20,8 @@
 	X(E_PAYLOAD_TOO_LARGE, 413, "payload_too_large", "the body or upload is over its limit")   \
 	X(E_RANGE_NOT_SATISFIABLE, 416, "range_not_satisfiable",                                   \
 	  "the Range lies outside the file")                                                       \
+	X(E_UPGRADE_REQUIRED, 426, "upgrade_required",                                             \
+	  "this resource speaks WebSocket: send a valid upgrade (version 13)")                     \
 	X(E_RATE_LIMITED, 429, "rate_limited", "too many requests; wait for Retry-After seconds")  \
 	X(E_QUOTA_EXCEEDED, 429, "quota_exceeded", "the plan's quota for this is spent")           \
 	X(E_HEADERS_TOO_LARGE, 431, "headers_too_large",                                           \

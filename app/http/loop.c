@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "core/time.h"
 #include "http/errors.h"
 #include "http/head.h"
+#include "http/live.h"
 #include "http/metrics.h"
 #include "http/server.h"
 
@@ -56,6 +58,7 @@ union addr {
 /* One connection the loop owns; owned by the loop thread (created by loop_park on a worker,
  * but only touched there before it is posted). */
 struct conn {
+	uint8_t tag;              /* LOOP_TAG_CONN: epoll's pointer may also be a struct live */
 	struct conn *prev, *next; /* in lists[state] */
 	int64_t deadline_us;
 	int fd;
@@ -65,7 +68,7 @@ struct conn {
 	char *buf;                /* head bytes so far (malloc'd only once bytes came), or NULL */
 	uint32_t len, cap;
 	union addr peer, local;
-	struct conn *post_next; /* in the inbox */
+	struct loop_post post; /* parked by a worker: in the inbox */
 };
 
 struct list {
@@ -93,15 +96,22 @@ static struct {
 	bool running;
 	atomic_bool stop;
 	struct list lists[CS_NSTATES];
-	/* the inbox: connections parked by workers, taken by the loop */
+	/* the inbox: closures posted by other threads, run by the loop in order */
 	pthread_mutex_t inbox_lock;
-	struct conn *inbox;
+	struct loop_post *inbox, *inbox_tail;
+	/* the task thread: blocking work for the loop's connections, in order */
+	pthread_t task_thread;
+	bool task_running;
+	pthread_mutex_t task_lock;
+	pthread_cond_t task_cond;
+	struct loop_post *tasks, *tasks_tail;
 	/* per-address counts and the total */
 	pthread_mutex_t addr_lock;
 	struct addr_count *buckets[ADDR_BUCKETS];
 	int open;
 } L = {.listen_fd = -1, .epfd = -1, .wake_fd = -1, .spare_fd = -1,
-       .inbox_lock = PTHREAD_MUTEX_INITIALIZER, .addr_lock = PTHREAD_MUTEX_INITIALIZER};
+       .inbox_lock = PTHREAD_MUTEX_INITIALIZER, .addr_lock = PTHREAD_MUTEX_INITIALIZER,
+       .task_lock = PTHREAD_MUTEX_INITIALIZER, .task_cond = PTHREAD_COND_INITIALIZER};
 
 static atomic_ullong refused_total, head_timeouts;
 
@@ -459,6 +469,7 @@ static void on_accept(void)
 			metrics_connections(-1);
 			continue;
 		}
+		c->tag = LOOP_TAG_CONN;
 		c->fd = fd;
 		c->peer = peer;
 		int one = 1;
@@ -476,20 +487,99 @@ static void take_inbox(void)
 	uint64_t v;
 	(void)!read(L.wake_fd, &v, sizeof v);
 	pthread_mutex_lock(&L.inbox_lock);
-	struct conn *c = L.inbox;
-	L.inbox = NULL;
+	struct loop_post *p = L.inbox;
+	L.inbox = L.inbox_tail = NULL;
 	pthread_mutex_unlock(&L.inbox_lock);
-	while (c) {
-		struct conn *next = c->post_next;
-		c->post_next = NULL;
-		c->state = CS_NSTATES;
-		set_state(c, CS_IDLE, L.o.idle_timeout_ms);
-		if (watch(c, EPOLLIN | EPOLLRDHUP) != 0)
-			conn_close(c);
-		else if (c->len > 0 || (c->ssl && mbedtls_ssl_get_bytes_avail(c->ssl) > 0))
-			on_head_bytes(c);
-		c = next;
+	while (p) {
+		struct loop_post *next = p->next;
+		p->run(p);
+		p = next;
 	}
+}
+
+void loop_post(struct loop_post *p)
+{
+	p->next = NULL;
+	pthread_mutex_lock(&L.inbox_lock);
+	if (L.inbox_tail)
+		L.inbox_tail->next = p;
+	else
+		L.inbox = p;
+	L.inbox_tail = p;
+	pthread_mutex_unlock(&L.inbox_lock);
+	uint64_t one = 1;
+	(void)!write(L.wake_fd, &one, sizeof one);
+}
+
+/* A connection a worker parked, now on the loop thread. */
+static void park_run(struct loop_post *p)
+{
+	struct conn *c = (struct conn *)((char *)p - offsetof(struct conn, post));
+	if (atomic_load(&L.stop)) {
+		conn_close(c);
+		return;
+	}
+	set_state(c, CS_IDLE, L.o.idle_timeout_ms);
+	if (watch(c, EPOLLIN | EPOLLRDHUP) != 0)
+		conn_close(c);
+	else if (c->len > 0 || (c->ssl && mbedtls_ssl_get_bytes_avail(c->ssl) > 0))
+		on_head_bytes(c);
+}
+
+static void *task_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&L.task_lock);
+	for (;;) {
+		while (!L.tasks && L.task_running)
+			pthread_cond_wait(&L.task_cond, &L.task_lock);
+		struct loop_post *p = L.tasks;
+		if (!p)
+			break;
+		L.tasks = p->next;
+		if (!L.tasks)
+			L.tasks_tail = NULL;
+		pthread_mutex_unlock(&L.task_lock);
+		p->run(p);
+		pthread_mutex_lock(&L.task_lock);
+	}
+	pthread_mutex_unlock(&L.task_lock);
+	return NULL;
+}
+
+void loop_task(struct loop_post *p)
+{
+	p->next = NULL;
+	pthread_mutex_lock(&L.task_lock);
+	if (L.tasks_tail)
+		L.tasks_tail->next = p;
+	else
+		L.tasks = p;
+	L.tasks_tail = p;
+	pthread_cond_signal(&L.task_cond);
+	pthread_mutex_unlock(&L.task_lock);
+}
+
+int loop_watch(int fd, uint32_t events, void *ptr, bool add)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = ptr};
+	return epoll_ctl(L.epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+}
+
+void loop_release(const void *peer)
+{
+	addr_release((const union addr *)peer);
+	metrics_connections(-1);
+}
+
+unsigned long long loop_refused(void)
+{
+	return atomic_load(&refused_total) + atomic_load(&head_timeouts);
+}
+
+long long loop_send_queue_max(void)
+{
+	return L.o.send_queue_max;
 }
 
 /* Closes what is past its deadline, and retries heads waiting for a worker. */
@@ -526,6 +616,8 @@ static void *run(void *arg)
 				on_accept();
 			} else if (p == &L.wake_fd) {
 				take_inbox();
+			} else if (*(uint8_t *)p == LOOP_TAG_LIVE) {
+				live_on_event(p, ev[i].events);
 			} else {
 				struct conn *c = p;
 				if (c->state == CS_HANDSHAKE)
@@ -539,6 +631,7 @@ static void *run(void *arg)
 			}
 		}
 		expire();
+		live_tick(time_mono_us());
 	}
 	return NULL;
 }
@@ -667,6 +760,11 @@ int loop_start(struct mg_context *ctx)
 	    epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.wake_fd, &wake) != 0)
 		return ERR_IO;
 	atomic_store(&L.stop, false);
+	L.task_running = true;
+	if (pthread_create(&L.task_thread, NULL, task_main, NULL) != 0) {
+		L.task_running = false;
+		return ERR_IO;
+	}
 	if (pthread_create(&L.thread, NULL, run, NULL) != 0)
 		return ERR_IO;
 	L.running = true;
@@ -676,21 +774,19 @@ int loop_start(struct mg_context *ctx)
 void loop_park(struct mg_handoff *h)
 {
 	struct conn *c = calloc(1, sizeof *c);
-	if (!c || atomic_load(&L.stop)) {
-		/* no loop to hold it: close it here (it was counted at accept) */
-		union addr peer;
-		memcpy(&peer, h->remote, sizeof peer);
+	if (!c) {
+		/* no memory to hold it: close it here (it was counted at accept) */
 		if (h->ssl) {
 			mbedtls_ssl_free(h->ssl);
 			free(h->ssl);
 		}
 		close(h->fd);
 		free(h->pending);
-		addr_release(&peer);
-		metrics_connections(-1);
-		free(c);
+		loop_release(h->remote);
 		return;
 	}
+	c->tag = LOOP_TAG_CONN;
+	c->state = CS_NSTATES;
 	c->fd = h->fd;
 	c->ssl = h->ssl;
 	if (c->ssl) /* its I/O pointed into the worker's connection */
@@ -701,12 +797,8 @@ void loop_park(struct mg_handoff *h)
 	c->len = c->cap = (uint32_t)h->pending_len;
 	if (!c->buf)
 		c->cap = 0;
-	pthread_mutex_lock(&L.inbox_lock);
-	c->post_next = L.inbox;
-	L.inbox = c;
-	pthread_mutex_unlock(&L.inbox_lock);
-	uint64_t one = 1;
-	(void)!write(L.wake_fd, &one, sizeof one);
+	c->post.run = park_run;
+	loop_post(&c->post);
 }
 
 void loop_stop(void)
@@ -717,18 +809,18 @@ void loop_stop(void)
 		(void)!write(L.wake_fd, &one, sizeof one);
 		pthread_join(L.thread, NULL);
 		L.running = false;
-		pthread_mutex_lock(&L.inbox_lock);
-		struct conn *c = L.inbox;
-		L.inbox = NULL;
-		pthread_mutex_unlock(&L.inbox_lock);
-		for (struct conn *next; c; c = next) {
-			next = c->post_next;
-			c->state = CS_NSTATES;
-			conn_close(c);
-		}
+		take_inbox(); /* parked connections close themselves: stop is set */
+		live_close_all();
 		for (int s = 0; s < CS_NSTATES; s++)
 			while (L.lists[s].head)
 				conn_close(L.lists[s].head);
+	}
+	if (L.task_running) {
+		pthread_mutex_lock(&L.task_lock);
+		L.task_running = false;
+		pthread_cond_signal(&L.task_cond);
+		pthread_mutex_unlock(&L.task_lock);
+		pthread_join(L.task_thread, NULL); /* runs what was queued, then ends */
 	}
 	int *fds[] = {&L.listen_fd, &L.epfd, &L.wake_fd, &L.spare_fd};
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {

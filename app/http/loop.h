@@ -23,7 +23,28 @@ struct loop_opts {
 	int head_timeout_ms;    /* accept (or first byte after idling) to a whole head */
 	int idle_timeout_ms;    /* an idle keep-alive connection is closed after this */
 	long long body_max;     /* largest declared body any route takes */
+	long long send_queue_max; /* bytes queued for a live connection that does not read */
 };
+
+/* Work handed between threads: run(p) owns p (frees it or reuses it). */
+struct loop_post {
+	struct loop_post *next;
+	void (*run)(struct loop_post *p);
+};
+/* Runs p on the loop thread, after everything posted before it. Any thread; never blocks. */
+void loop_post(struct loop_post *p);
+/* Runs p on the loop's task thread, where blocking (the database) is allowed, in order. */
+void loop_task(struct loop_post *p);
+
+/* For http/live.c, on the loop thread. epoll's pointer starts with one of these tags. */
+#define LOOP_TAG_CONN 1
+#define LOOP_TAG_LIVE 2
+int loop_watch(int fd, uint32_t events, void *ptr, bool add);
+/* A connection live.c closed: its address slot and count go (peer: its sockaddr). */
+void loop_release(const void *peer);
+long long loop_send_queue_max(void);
+/* Connections refused so far: by a limit, a malformed or late head, no free worker. */
+unsigned long long loop_refused(void);
 
 /* Binds the listening socket (the port actually bound goes to *port) and loads the TLS
  * key and certificate. The loop does not run yet. */

@@ -41,6 +41,8 @@ struct req {
 	const char *user_role; /* "user", "agent" or "admin" */
 	const void *user;      /* the caller's record as the accounts domain loaded it (its type is
 	                        * that domain's), so a handler need not read it again */
+	int64_t token_exp;     /* when the caller's access token expires, unix seconds */
+	bool token_in_protocol; /* it came as Sec-WebSocket-Protocol: bearer, <token> */
 	int64_t start_us;
 
 	/* the response being built */

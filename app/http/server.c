@@ -22,6 +22,7 @@
 #include "core/time.h"
 #include "core/rand.h"
 #include "http/head.h"
+#include "http/live.h"
 #include "http/loop.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -748,6 +749,7 @@ int server_start(const struct server_opts *o, struct buf *msg)
 		.head_timeout_ms = o->head_timeout_ms,
 		.idle_timeout_ms = IDLE_TIMEOUT_MS,
 		.body_max = o->body_max,
+		.send_queue_max = o->send_queue_max,
 	};
 	int port = 0;
 	int rc = loop_open(&lo, &port, msg);
@@ -797,6 +799,40 @@ int server_start(const struct server_opts *o, struct buf *msg)
 	snprintf(url, sizeof url, "%s://%.*s:%d", o->tls_pem ? "https" : "http", hostlen, o->listen,
 	         port);
 	return 0;
+}
+
+static double ws_open(void)
+{
+	return (double)live_open_count(LIVE_WS);
+}
+
+static double sse_open(void)
+{
+	return (double)live_open_count(LIVE_SSE);
+}
+
+static double events_published(void)
+{
+	return (double)live_published();
+}
+
+static double events_dropped(void)
+{
+	return (double)live_dropped();
+}
+
+static double refused(void)
+{
+	return (double)loop_refused();
+}
+
+int server_metrics(void)
+{
+	return metrics_gauge("ws_open", "Open WebSocket connections.", ws_open) ||
+	       metrics_gauge("sse_open", "Open Server-Sent Events streams.", sse_open) ||
+	       metrics_gauge("events_published_total", "Frames published to live connections.", events_published) ||
+	       metrics_gauge("events_dropped_total", "Frames not delivered: the client did not read, or memory ran out.", events_dropped) ||
+	       metrics_gauge("connections_refused_total", "Connections refused: a limit, a malformed head, a timeout.", refused);
 }
 
 const char *server_url(void)

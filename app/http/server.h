@@ -19,6 +19,7 @@ struct server_opts {
 	long long body_max;       /* the largest declared body any route takes (streamed ones too) */
 	const char *trusted_proxies; /* addresses or CIDR ranges whose X-Forwarded-For is believed */
 	int conn_max, conn_per_address, head_timeout_ms;
+	long long send_queue_max; /* CONN_SEND_QUEUE_BYTES */
 };
 
 /* Checks a bearer token for routes above ACCESS_LOOPBACK; set by the accounts domain.
@@ -31,6 +32,8 @@ const char *server_url(void);
 /* Stops taking new requests (they get 503 and Connection: close) and waits up to grace_ms
  * for requests in flight to finish. Returns true when all finished in time. */
 bool server_drain(int grace_ms);
+/* Registers the gauges and counters of connections (/metrics), after metrics_init. */
+WUR int server_metrics(void);
 /* Stops civetweb and joins its threads. */
 void server_stop(void);
 

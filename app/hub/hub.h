@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "http/route.h"
 
 /* Streams: "u:<user id>" is one user's log, "t:<topic>" a topic's ("t:tickets",
  * "t:ticket:<id>"). A topic's event is one row, however many subscribe. */
@@ -83,6 +84,11 @@ WUR int hub_prune(int64_t before_us, long *pruned);
 /* The job that prunes what is older than EVENTS_RETENTION, once a minute. */
 WUR int hub_start(void);
 void hub_stop(void);
+
+/* GET /ws and GET /api/v1/events. */
+extern const struct route_table hub_routes;
+/* Sends the hub's frames to the live connections (http/live.c); before the server starts. */
+void hub_connect_sink(void);
 
 /* Inside the caller's open write transaction: the user's stream and its events. */
 WUR int hub_user_deleted(const char *user_id);

@@ -32,4 +32,9 @@ int hub_store_prune(const char *before, int limit, long *rows, bool *full);
 /* Inside the caller's write transaction: the stream and its events. 0 or ERR_DB. */
 int hub_store_forget(const char *stream);
 
+/* ---- conns.c: GET /ws and GET /api/v1/events --------------------------------------- */
+struct req;
+int hub_ws(struct req *r);
+int hub_events(struct req *r);
+
 #endif

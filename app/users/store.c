@@ -61,6 +61,9 @@ static const char sql_contact_insert[] =
 static const char sql_contact_delete[] = "DELETE FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
 static const char sql_contact_linked[] = "SELECT 1 FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
 static const char sql_contacts_of_user[] = "DELETE FROM contacts WHERE owner_id = ?1 OR contact_id = ?1";
+static const char sql_contacts_mutual[] =
+	"SELECT c.contact_id FROM contacts c JOIN contacts back ON back.owner_id = c.contact_id "
+	"AND back.contact_id = c.owner_id WHERE c.owner_id = ?1 ORDER BY c.contact_id LIMIT ?2";
 static const char sql_contacts_export[] =
 	"SELECT contact_id, created_at FROM contacts WHERE owner_id = ?1 ORDER BY contact_id";
 
@@ -303,6 +306,28 @@ int contacts_delete(const char *owner_id, const char *contact_id)
 bool contacts_linked(const char *owner_id, const char *contact_id)
 {
 	return owner_id && contact_id && exists(sql_contact_linked, "contact lookup", owner_id, contact_id);
+}
+
+int contacts_mutual(struct arena *a, const char *user_id, int max, const char ***ids, int *n)
+{
+	*n = 0;
+	*ids = arena_alloc(a, sizeof **ids * (size_t)(max > 0 ? max : 1));
+	db_stmt *st = *ids ? db_prep(sql_contacts_mutual) : NULL;
+	if (!st)
+		return *ids ? ERR_DB : ERR_NOMEM;
+	db_bind_text(st, 1, user_id);
+	db_bind_int(st, 2, max);
+	int rc;
+	while ((rc = db_step(st, "mutual contacts")) == DB_ROW && *n < max) {
+		const char *id = arena_strdup(a, db_col(st, 0));
+		if (!id) {
+			rc = ERR_NOMEM;
+			break;
+		}
+		(*ids)[(*n)++] = id;
+	}
+	db_done(st);
+	return rc == DB_DONE || rc == DB_ROW ? 0 : rc;
 }
 
 int users_user_deleted(const char *user_id)

@@ -73,6 +73,9 @@ WUR int contacts_delete(const char *owner_id, const char *contact_id);
 /* True when owner_id has added contact_id. False on a database error (logged): fails
  * closed, so a failure never shows more than it should. */
 bool contacts_linked(const char *owner_id, const char *contact_id);
+/* The people user_id has as contacts who have user_id as a contact too (at most max, by id),
+ * as strings in a. 0 or an error. */
+WUR int contacts_mutual(struct arena *a, const char *user_id, int max, const char ***ids, int *n);
 
 /* ---- account deletion and export ------------------------------------------------------ */
 /* What one domain keeps about a person, for DELETE /users/me and GET /users/me/export. main.c
