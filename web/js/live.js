@@ -48,6 +48,10 @@ function lifetime(t) {
   }
 }
 
+// How long a token of this lifetime is used before it is refreshed (ms): a minute before it
+// runs out, or a third of it for short ones (exp and iat are whole seconds on the server).
+const useFor = (ttl) => Math.max(1000, (ttl - Math.min(60, ttl / 3)) * 1000);
+
 // Notes a token as seen now and refreshes it a little before it runs out. Times are this
 // tab's own (when it got the token, how long it lasts), so a wrong clock cannot make it loop.
 function seen(t) {
@@ -55,13 +59,11 @@ function seen(t) {
   token = { value: t, at: Date.now(), ttl: lifetime(t) };
   clearTimeout(renewal);
   renewal = null;
-  if (!token.ttl) return;
-  const lead = Math.min(60, token.ttl / 5);
-  renewal = setTimeout(() => { if (who) refresh(); }, Math.max(5000, (token.ttl - lead) * 1000));
+  if (token.ttl) renewal = setTimeout(() => { if (who) refresh(); }, useFor(token.ttl));
 }
 
 // The token this tab has held for (nearly) its whole lifetime.
-const stale = (t) => t === token.value && token.ttl > 0 && Date.now() - token.at > (token.ttl - Math.min(60, token.ttl / 5)) * 1000;
+const stale = (t) => t === token.value && token.ttl > 0 && Date.now() - token.at > useFor(token.ttl);
 
 function later() {
   if (!who || held || timer || ws || opening) return;
