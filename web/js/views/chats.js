@@ -34,9 +34,11 @@ export async function render(main, { params, go }) {
   // one moves it up (the server lists the newest chats first; here the last talked to come
   // first). The open chat's heading follows its entry (named, once shown).
   let named = null;
+  const heard = new Map(); // chat id → the time of its latest message heard live
+  const last = (c) => Math.max(Date.parse(c.updated_at) || 0, heard.get(c.id) || 0);
   const drawList = async () => {
     const chats = await api('/chats?limit=100');
-    chats.items.sort((x, y) => (Date.parse(y.updated_at) || 0) - (Date.parse(x.updated_at) || 0));
+    chats.items.sort((x, y) => last(y) - last(x));
     const focused = list.contains(document.activeElement) ? document.activeElement.getAttribute('href') : null;
     clear(list);
     for (const c of chats.items) {
@@ -67,6 +69,13 @@ export async function render(main, { params, go }) {
     if (!list.isConnected) { unlisten(); return; }
     if (ev.type !== 'chat.message' && ev.type !== 'resync') return;
     redraw();
+    if (ev.type === 'chat.message') {
+      const at = Date.parse(ev.message && ev.message.created_at) || 0;
+      heard.set(ev.chat_id, Math.max(at, heard.get(ev.chat_id) || 0));
+      // the server names and touches a chat just after storing its reply, in a transaction
+      // of its own: the list read now may miss it, so it is read once more a moment later
+      if (ev.message && ev.message.role === 'assistant') setTimeout(() => { if (list.isConnected) redraw(); }, 1000);
+    }
     if (ev.type === 'resync' || ev.chat_id === params.id) {
       if (opened) opened(ev);
       else early.push(ev);
