@@ -164,3 +164,26 @@ test('a cut connection comes back by itself and brings what was said meanwhile; 
   await check(b, 'chats-live-again');
   assert.deepEqual(problems, []);
 });
+
+test('with short-lived tokens the socket renews its own before they run out, and stays open', async (t) => {
+  const short = await startApp({ t, env: { ...ENV, ACCESS_TTL: '6' } });
+  const bea = await register(short, `bea-${process.pid}@example.test`, 'Bea Brief');
+  const page = await newPage(browser);
+  const mine = [];
+  page.on('websocket', (ws) => {
+    const s = { sent: [], closed: false };
+    ws.on('framesent', (f) => s.sent.push(JSON.parse(String(f.payload)).type));
+    ws.on('close', () => { s.closed = true; });
+    mine.push(s);
+  });
+  await signIn(page, short, bea);
+  await liveAgain(page);
+  await sleep(14000); // more than two lifetimes: the server closes (1008) a socket whose token ran out
+  assert.equal(mine.length, 1, 'one connection all along');
+  assert.equal(mine[0].closed, false);
+  assert.ok(mine[0].sent.length >= 2 && mine[0].sent.every((type) => type === 'auth'), JSON.stringify(mine[0].sent));
+  assert.equal(await state(page).textContent(), 'Updates: Live');
+  await page.context().close();
+  await short.stop();
+  assert.deepEqual(problems, []);
+});
