@@ -24,7 +24,10 @@
 #define PING_EVERY_US (30 * 1000000LL)
 #define SILENT_MAX_US (75 * 1000000LL) /* a WebSocket that answers no ping for this long is dead */
 #define CLOSING_US (2 * 1000000LL)     /* a close frame's last chance to leave */
-#define SWEEP_US 1000000LL
+#define SWEEP_US 250000LL
+/* a stream whose producer is silent this long gets a comment line, so that proxies and
+ * clients see it alive (a chat model thinking) */
+#define STREAM_QUIET_US 250000LL
 #define KEY_BUCKETS 16384
 #define ID_BUCKETS 16384
 #define READ_CHUNK 16384
@@ -74,7 +77,7 @@ struct live {
 	mbedtls_ssl_context *ssl;
 	uint64_t id;
 	unsigned char peer[128];
-	int64_t expires_us, last_in_us, next_ping_us, closing_until_us;
+	int64_t expires_us, last_in_us, last_out_us, next_ping_us, closing_until_us;
 	struct ws_parser parser;
 	struct chunk *q, *q_tail;
 	size_t q_bytes;
@@ -95,7 +98,7 @@ static struct live *by_id[ID_BUCKETS];
 static struct live *all, *doomed;
 static int64_t next_sweep;
 static atomic_ullong next_id = 1, published, dropped;
-static atomic_llong open_count[2];
+static atomic_llong open_count[3];
 
 /* ---- lookups ---------------------------------------------------------------------------- */
 
@@ -144,6 +147,11 @@ static struct live *live_find(uint64_t id)
 		if (l->id == id)
 			return l->dead ? NULL : l;
 	return NULL;
+}
+
+struct live *live_get(uint64_t id)
+{
+	return live_find(id);
 }
 
 /* ---- output ----------------------------------------------------------------------------- */
@@ -206,6 +214,8 @@ static void out(struct live *l, const void *a, size_t an, const void *b, size_t 
 {
 	if (l->dead)
 		return;
+	if (l->kind == LIVE_STREAM)
+		l->last_out_us = time_mono_us();
 	if (!l->q && !l->ssl) { /* the usual case: straight out, no copy */
 		struct iovec iov[2] = {{(void *)a, an}, {(void *)b, bn}};
 		ssize_t n = writev(l->fd, iov, bn ? 2 : 1);
@@ -287,10 +297,20 @@ static void sse_out(struct live *l, int64_t seq, const char *frame, size_t n)
 
 void live_frame(struct live *l, int64_t seq, const char *frame, size_t n)
 {
-	if (l->kind == LIVE_WS)
+	if (l->kind == LIVE_WS) {
 		ws_out(l, WS_OP_TEXT, frame, n);
-	else
+	} else if (l->kind == LIVE_SSE) {
 		sse_out(l, seq, frame, n);
+	} else if (n) {
+		char head[24];
+		int hn = snprintf(head, sizeof head, "%zx\r\n", n);
+		struct buf b = BUF_INIT(n + 8);
+		if (buf_add(&b, frame, n) || buf_adds(&b, "\r\n"))
+			doom(l);
+		else
+			out(l, head, (size_t)hn, b.ptr, b.len);
+		buf_free(&b);
+	}
 }
 
 void live_close(struct live *l, int code, const char *reason)
@@ -648,6 +668,11 @@ void live_tick(int64_t now)
 			doom(l);
 			continue;
 		}
+		if (l->kind == LIVE_STREAM) {
+			if (now - l->last_out_us >= STREAM_QUIET_US)
+				out(l, "2\r\n:\n\r\n", 7, NULL, 0);
+			continue;
+		}
 		if (now >= l->next_ping_us) {
 			l->next_ping_us = now + PING_EVERY_US;
 			if (l->kind == LIVE_WS)
@@ -681,12 +706,13 @@ static void attach_run(struct loop_post *p)
 		all->prev = l;
 	all = l;
 	int64_t now = time_mono_us();
-	l->last_in_us = now;
+	l->last_in_us = l->last_out_us = now;
 	l->next_ping_us = now + PING_EVERY_US;
-	struct sub *s = subscribe(l, l->first_key, true);
+	struct sub *s = l->first_key ? subscribe(l, l->first_key, true) : NULL;
+	bool failed = l->first_key && !s;
 	free(l->first_key);
 	l->first_key = NULL;
-	if (!s || loop_watch(l->fd, EPOLLIN | EPOLLRDHUP, l, true) != 0) {
+	if (failed || loop_watch(l->fd, EPOLLIN | EPOLLRDHUP, l, true) != 0) {
 		doom(l);
 		return;
 	}
@@ -703,7 +729,9 @@ uint64_t live_open(struct req *r, enum live_kind kind, const char *accept, const
                    const struct live_ops *ops, void *user, const char *key, int64_t expires_us)
 {
 	r->written = true;
-	if (kind == LIVE_SSE) {
+	if (kind == LIVE_STREAM) {
+		/* the handler wrote its head */
+	} else if (kind == LIVE_SSE) {
 		if (res_stream_start(r, 200, "text/event-stream") != 0)
 			return 0;
 	} else {
@@ -723,9 +751,9 @@ uint64_t live_open(struct req *r, enum live_kind kind, const char *accept, const
 			return 0;
 	}
 	struct live *l = calloc(1, sizeof *l);
-	char *k = l ? strdup(key) : NULL;
+	char *k = l && key ? strdup(key) : NULL;
 	struct mg_handoff h;
-	if (!k || mg_handoff_take(r->conn, &h) != 0) {
+	if (!l || (key && !k) || mg_handoff_take(r->conn, &h) != 0) {
 		free(l);
 		free(k);
 		return 0; /* civetweb closes the connection */

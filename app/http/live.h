@@ -11,7 +11,9 @@
 
 #include "http/req.h"
 
-enum live_kind { LIVE_WS, LIVE_SSE };
+/* LIVE_STREAM: a handler's own chunked response (its head already written), whose frames are
+ * sent as they are, one chunk each (a chat reply's events). */
+enum live_kind { LIVE_WS, LIVE_SSE, LIVE_STREAM };
 
 struct live;
 
@@ -26,9 +28,9 @@ struct live_ops {
 };
 
 /* From a handler on its worker: answers r (a 101 with Sec-WebSocket-Accept: accept and, when
- * not NULL, Sec-WebSocket-Protocol: protocol; or a text/event-stream head), takes the
- * connection into the loop and subscribes it to key with delivery held: frames for key wait
- * until live_release. expires_us (monotonic, 0: never): then a WebSocket is closed with 1008
+ * not NULL, Sec-WebSocket-Protocol: protocol; or a text/event-stream head; nothing for
+ * LIVE_STREAM), takes the connection into the loop and subscribes it to key (when not NULL)
+ * with delivery held: frames for key wait until live_release. expires_us (monotonic, 0: never): then a WebSocket is closed with 1008
  * and a stream ends. Returns the connection's id (> 0), or 0 when it could not be taken (the
  * connection is closed then; user is the caller's to free). r counts as answered either way. */
 uint64_t live_open(struct req *r, enum live_kind kind, const char *accept, const char *protocol,
@@ -47,6 +49,7 @@ void live_end(uint64_t id, int code, const char *reason);
 void live_expire_at(uint64_t id, int64_t expires_us);
 
 /* Loop thread only, e.g. inside the ops. */
+struct live *live_get(uint64_t id); /* NULL once it ended */
 uint64_t live_id(const struct live *l);
 void *live_user(const struct live *l);
 void live_set_expiry(struct live *l, int64_t expires_us);

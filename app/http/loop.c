@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #include "http/live.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "http/upstream.h"
 
 #define HEAD_FIRST 1024    /* a head buffer starts this small and doubles up to HEAD_MAX */
 #define ACCEPT_BURST 256   /* accepts per wake-up, so reads are not starved by a flood */
@@ -105,6 +107,13 @@ static struct {
 	pthread_mutex_t task_lock;
 	pthread_cond_t task_cond;
 	struct loop_post *tasks, *tasks_tail;
+	/* outgoing calls made from the loop (model streams), and timers */
+	struct upstream_multi *multi;
+	int64_t multi_due_us; /* 0: its timer is not armed */
+	struct upstream_fd **ufds; /* by descriptor number */
+	int nufds;
+	struct timer *heap;
+	int nheap, capheap;
 	/* per-address counts and the total */
 	pthread_mutex_t addr_lock;
 	struct addr_count *buckets[ADDR_BUCKETS];
@@ -114,6 +123,19 @@ static struct {
        .task_lock = PTHREAD_MUTEX_INITIALIZER, .task_cond = PTHREAD_COND_INITIALIZER};
 
 static atomic_ullong refused_total, head_timeouts;
+
+/* A descriptor libcurl asked the loop to watch. */
+struct upstream_fd {
+	uint8_t tag; /* LOOP_TAG_UPSTREAM */
+	int fd;
+};
+
+struct timer {
+	int64_t due_us;
+	uint64_t order; /* ties run in the order they were set */
+	struct loop_post *p;
+};
+static uint64_t timer_order;
 
 /* ---- client addresses ------------------------------------------------------------------ */
 
@@ -603,13 +625,144 @@ static void expire(void)
 		;
 }
 
+/* ---- timers: a binary heap by due time ---------------------------------------------- */
+
+static bool timer_before(const struct timer *a, const struct timer *b)
+{
+	return a->due_us < b->due_us || (a->due_us == b->due_us && a->order < b->order);
+}
+
+int loop_timer(int ms, struct loop_post *p)
+{
+	if (L.nheap == L.capheap) {
+		int cap = L.capheap ? L.capheap * 2 : 256;
+		struct timer *h = realloc(L.heap, sizeof *h * (size_t)cap);
+		if (!h)
+			return ERR_NOMEM;
+		L.heap = h;
+		L.capheap = cap;
+	}
+	struct timer t = {time_mono_us() + (int64_t)ms * 1000, timer_order++, p};
+	int i = L.nheap++;
+	while (i > 0 && timer_before(&t, &L.heap[(i - 1) / 2])) {
+		L.heap[i] = L.heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	L.heap[i] = t;
+	return 0;
+}
+
+static struct loop_post *timer_pop(int64_t now)
+{
+	if (!L.nheap || L.heap[0].due_us > now)
+		return NULL;
+	struct loop_post *p = L.heap[0].p;
+	struct timer last = L.heap[--L.nheap];
+	int i = 0;
+	for (;;) {
+		int c = 2 * i + 1;
+		if (c >= L.nheap)
+			break;
+		if (c + 1 < L.nheap && timer_before(&L.heap[c + 1], &L.heap[c]))
+			c++;
+		if (!timer_before(&L.heap[c], &last))
+			break;
+		L.heap[i] = L.heap[c];
+		i = c;
+	}
+	if (L.nheap)
+		L.heap[i] = last;
+	return p;
+}
+
+/* ---- outgoing calls: libcurl's sockets and timer in this epoll set ---------------------- */
+
+static int multi_watch(void *loop, int fd, int events)
+{
+	(void)loop;
+	if (fd < 0)
+		return -1;
+	if (fd >= L.nufds) {
+		int n = fd + 64;
+		struct upstream_fd **grown = realloc(L.ufds, sizeof *grown * (size_t)n);
+		if (!grown)
+			return -1;
+		memset(grown + L.nufds, 0, sizeof *grown * (size_t)(n - L.nufds));
+		L.ufds = grown;
+		L.nufds = n;
+	}
+	struct upstream_fd *u = L.ufds[fd];
+	if (!events) {
+		if (u)
+			epoll_ctl(L.epfd, EPOLL_CTL_DEL, fd, NULL); /* it may be closed already */
+		free(u);
+		L.ufds[fd] = NULL;
+		return 0;
+	}
+	bool add = !u;
+	if (add && !(u = calloc(1, sizeof *u)))
+		return -1;
+	u->tag = LOOP_TAG_UPSTREAM;
+	u->fd = fd;
+	L.ufds[fd] = u;
+	struct epoll_event ev = {.events = (events & UPSTREAM_IN ? EPOLLIN : 0) | (events & UPSTREAM_OUT ? EPOLLOUT : 0),
+	                         .data.ptr = u};
+	if (epoll_ctl(L.epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0 &&
+	    epoll_ctl(L.epfd, add ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -1;
+	return 0;
+}
+
+static void multi_timer(void *loop, long ms)
+{
+	(void)loop;
+	L.multi_due_us = ms < 0 ? 0 : time_mono_us() + (int64_t)ms * 1000;
+	if (ms >= 0 && !L.multi_due_us)
+		L.multi_due_us = 1;
+}
+
+static const struct upstream_loop multi_loop = {multi_watch, multi_timer, NULL};
+
+bool loop_running(void)
+{
+	return !atomic_load(&L.stop);
+}
+
+struct upstream_multi *loop_multi(void)
+{
+	return L.multi;
+}
+
+/* How long epoll may sleep: until the next timer, the multi's, or a quarter second. */
+static int wait_ms(void)
+{
+	int64_t now = time_mono_us(), due = now + 250000;
+	if (L.lists[CS_WAIT_WORKER].head)
+		due = now + 2000;
+	if (L.nheap && L.heap[0].due_us < due)
+		due = L.heap[0].due_us;
+	if (L.multi_due_us && L.multi_due_us < due)
+		due = L.multi_due_us;
+	return due <= now ? 0 : (int)((due - now + 999) / 1000);
+}
+
+static void run_timers(void)
+{
+	int64_t now = time_mono_us();
+	if (L.multi_due_us && L.multi_due_us <= now) {
+		L.multi_due_us = 0;
+		upstream_multi_timeout(L.multi);
+	}
+	for (struct loop_post *p; (p = timer_pop(now));)
+		p->run(p);
+}
+
 static void *run(void *arg)
 {
 	(void)arg;
 	struct epoll_event ev[256];
 	while (!atomic_load(&L.stop)) {
-		int timeout = L.lists[CS_WAIT_WORKER].head ? 2 : 250;
-		int n = epoll_wait(L.epfd, ev, 256, timeout);
+		int n = epoll_wait(L.epfd, ev, 256, wait_ms());
 		for (int i = 0; i < n; i++) {
 			void *p = ev[i].data.ptr;
 			if (p == &L.listen_fd) {
@@ -618,6 +771,11 @@ static void *run(void *arg)
 				take_inbox();
 			} else if (*(uint8_t *)p == LOOP_TAG_LIVE) {
 				live_on_event(p, ev[i].events);
+			} else if (*(uint8_t *)p == LOOP_TAG_UPSTREAM) {
+				uint32_t e = ev[i].events;
+				upstream_multi_socket(L.multi, ((struct upstream_fd *)p)->fd,
+				                      (e & EPOLLIN ? UPSTREAM_IN : 0) | (e & EPOLLOUT ? UPSTREAM_OUT : 0) |
+				                          (e & (EPOLLERR | EPOLLHUP) ? UPSTREAM_ERR : 0));
 			} else {
 				struct conn *c = p;
 				if (c->state == CS_HANDSHAKE)
@@ -630,6 +788,7 @@ static void *run(void *arg)
 					on_head_bytes(c);
 			}
 		}
+		run_timers();
 		expire();
 		live_tick(time_mono_us());
 	}
@@ -760,6 +919,8 @@ int loop_start(struct mg_context *ctx)
 	    epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.wake_fd, &wake) != 0)
 		return ERR_IO;
 	atomic_store(&L.stop, false);
+	if (!(L.multi = upstream_multi_new(&multi_loop)))
+		return ERR_NOMEM;
 	L.task_running = true;
 	if (pthread_create(&L.task_thread, NULL, task_main, NULL) != 0) {
 		L.task_running = false;
@@ -811,6 +972,9 @@ void loop_stop(void)
 		L.running = false;
 		take_inbox(); /* parked connections close themselves: stop is set */
 		live_close_all();
+		/* what still waits on a timer ends now, in order (each sees the loop stopping) */
+		for (struct loop_post *p; (p = timer_pop(INT64_MAX));)
+			p->run(p);
 		for (int s = 0; s < CS_NSTATES; s++)
 			while (L.lists[s].head)
 				conn_close(L.lists[s].head);
@@ -822,6 +986,17 @@ void loop_stop(void)
 		pthread_mutex_unlock(&L.task_lock);
 		pthread_join(L.task_thread, NULL); /* runs what was queued, then ends */
 	}
+	if (L.multi)
+		upstream_multi_free(L.multi);
+	L.multi = NULL;
+	for (int i = 0; i < L.nufds; i++)
+		free(L.ufds[i]);
+	free(L.ufds);
+	L.ufds = NULL;
+	L.nufds = 0;
+	free(L.heap);
+	L.heap = NULL;
+	L.nheap = L.capheap = 0;
 	int *fds[] = {&L.listen_fd, &L.epfd, &L.wake_fd, &L.spare_fd};
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
 		if (*fds[i] >= 0)

@@ -39,10 +39,18 @@ void loop_task(struct loop_post *p);
 /* For http/live.c, on the loop thread. epoll's pointer starts with one of these tags. */
 #define LOOP_TAG_CONN 1
 #define LOOP_TAG_LIVE 2
+#define LOOP_TAG_UPSTREAM 3
 int loop_watch(int fd, uint32_t events, void *ptr, bool add);
 /* A connection live.c closed: its address slot and count go (peer: its sockaddr). */
 void loop_release(const void *peer);
 long long loop_send_queue_max(void);
+/* Loop thread only: runs p on the loop thread in ms (or at once when it is stopping). */
+WUR int loop_timer(int ms, struct loop_post *p);
+/* Loop thread only: the libcurl multi whose calls the loop drives (http/upstream.h). */
+struct upstream_multi *loop_multi(void);
+/* true while the loop runs (false once it is stopping) */
+bool loop_running(void);
+
 /* Connections refused so far: by a limit, a malformed or late head, no free worker. */
 unsigned long long loop_refused(void);
 

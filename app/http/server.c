@@ -844,7 +844,8 @@ bool server_drain(int grace_ms)
 {
 	atomic_store(&draining, true);
 	int64_t deadline = time_mono_us() + (int64_t)grace_ms * 1000;
-	while (atomic_load(&inflight) > 0) {
+	/* a streamed reply runs on the loop after its handler returned: it is in flight too */
+	while (atomic_load(&inflight) > 0 || live_open_count(LIVE_STREAM) > 0) {
 		if (time_mono_us() > deadline)
 			return false;
 		usleep(10000);

@@ -30,7 +30,8 @@ WUR int server_start(const struct server_opts *o, struct buf *msg);
 /* The base URL actually listened on, e.g. "http://127.0.0.1:41234". */
 const char *server_url(void);
 /* Stops taking new requests (they get 503 and Connection: close) and waits up to grace_ms
- * for requests in flight to finish. Returns true when all finished in time. */
+ * for requests in flight (streamed replies included) to finish. Returns true when all
+ * finished in time. WebSockets and event streams are closed by server_stop (1001). */
 bool server_drain(int grace_ms);
 /* Registers the gauges and counters of connections (/metrics), after metrics_init. */
 WUR int server_metrics(void);

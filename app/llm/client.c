@@ -3,11 +3,14 @@
  * brings the timeouts, the retries before the first byte and the "llm" circuit breaker; this
  * file speaks the model's wire format. Must never put the API key or an upstream body into a
  * message or a log line. */
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
 #include "core/json.h"
+#include "http/loop.h"
 #include "http/upstream.h"
 #include "llm/internal.h"
 
@@ -176,6 +179,53 @@ static void outcome(const struct stream *s, int rc, const struct upstream_res *u
 	         code, message);
 }
 
+/* What one call to the model needs kept until it ends. */
+struct request {
+	struct buf body, auth, url;
+	const char *headers[4];
+};
+
+static void request_free(struct request *q)
+{
+	if (q->auth.ptr)
+		memset(q->auth.ptr, 0, q->auth.len);
+	buf_free(&q->auth);
+	buf_free(&q->body);
+	buf_free(&q->url);
+}
+
+/* The request for c, and the upstream call's settings around it (timeouts, retries). */
+static int request_build(const struct llm_call *c, struct request *q, struct stream *s, struct upstream_req *rq)
+{
+	buf_init(&q->body, 8 * 1024 * 1024);
+	buf_init(&q->auth, 4096);
+	buf_init(&q->url, 4096);
+	const char *key = config_str("LLM_API_KEY");
+	q->headers[0] = "Content-Type: application/json";
+	q->headers[1] = "Accept: text/event-stream";
+	q->headers[2] = q->headers[3] = NULL;
+	if (*key && buf_printf(&q->auth, "Authorization: Bearer %s", key) == 0)
+		q->headers[2] = buf_str(&q->auth);
+	if ((*key && !q->headers[2]) || request_json(c, &q->body) != 0 ||
+	    upstream_url(&q->url, config_str("LLM_BASE_URL"), "/chat/completions") != 0)
+		return ERR_NOMEM;
+	*rq = (struct upstream_req){
+	    .up = &model,
+	    .url = buf_str(&q->url),
+	    .headers = q->headers,
+	    .body = q->body.ptr,
+	    .body_len = q->body.len,
+	    .connect_timeout_ms = (long)config_int("LLM_CONNECT_TIMEOUT_MS"),
+	    .idle_timeout_ms = (long)config_int("LLM_IDLE_TIMEOUT_MS"),
+	    .retries = (int)config_int("LLM_RETRIES"),
+	    .idempotent = true, /* a completion changes nothing upstream: sending it twice is safe */
+	    .retry_500 = true,  /* OpenAI-compatible servers answer 500 for passing trouble */
+	    .on_data = on_data,
+	    .ctx = s,
+	};
+	return 0;
+}
+
 void llm_complete(const struct llm_call *c, struct llm_result *res)
 {
 	memset(res, 0, sizeof *res);
@@ -184,45 +234,113 @@ void llm_complete(const struct llm_call *c, struct llm_result *res)
 		llm_demo(c, res);
 		return;
 	}
-	struct buf body = BUF_INIT(8 * 1024 * 1024), auth = BUF_INIT(4096), url = BUF_INIT(4096);
-	const char *key = config_str("LLM_API_KEY");
-	const char *headers[] = {"Content-Type: application/json", "Accept: text/event-stream",
-	                         NULL, NULL};
-	if (*key && buf_printf(&auth, "Authorization: Bearer %s", key) == 0)
-		headers[2] = buf_str(&auth);
-	if ((*key && !headers[2]) || request_json(c, &body) != 0 ||
-	    upstream_url(&url, config_str("LLM_BASE_URL"), "/chat/completions") != 0) {
-		llm_fail(res, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "the model request could not be built");
-		goto out;
-	}
+	struct request q;
 	struct stream s = {.c = c, .res = res};
+	struct upstream_req rq;
+	if (request_build(c, &q, &s, &rq) != 0) {
+		llm_fail(res, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "the model request could not be built");
+		request_free(&q);
+		return;
+	}
 	sse_init(&s.sse, on_event, &s);
-	struct upstream_req rq = {
-	    .up = &model,
-	    .url = buf_str(&url),
-	    .headers = headers,
-	    .body = body.ptr,
-	    .body_len = body.len,
-	    .connect_timeout_ms = (long)config_int("LLM_CONNECT_TIMEOUT_MS"),
-	    .idle_timeout_ms = (long)config_int("LLM_IDLE_TIMEOUT_MS"),
-	    .retries = (int)config_int("LLM_RETRIES"),
-	    .idempotent =
-	        true,          /* a completion changes nothing upstream: sending it twice is safe */
-	    .retry_500 = true, /* OpenAI-compatible servers answer 500 for passing trouble */
-	    .on_data = on_data,
-	    .on_tick = c->on_tick ? on_tick : NULL,
-	    .tick_ms = LLM_TICK_MS,
-	    .ctx = &s,
-	};
+	rq.on_tick = c->on_tick ? on_tick : NULL;
+	rq.tick_ms = LLM_TICK_MS;
 	struct upstream_res u;
 	int rc = upstream_perform(&rq, &u);
 	outcome(&s, rc, &u, res);
 	upstream_res_free(&u);
 	sse_free(&s.sse);
-out:
-	if (auth.ptr)
-		memset(auth.ptr, 0, auth.len);
-	buf_free(&auth);
-	buf_free(&body);
-	buf_free(&url);
+	request_free(&q);
+}
+
+/* One call on the loop. Owned by the loop thread until on_end ran or llm_cancel freed it. */
+struct llm_run {
+	struct llm_call c;
+	void (*on_end)(void *ctx, const struct llm_result *res);
+	struct llm_result res;
+	struct stream s;
+	struct request q;
+	struct upstream_call *call;
+	struct demo_run *demo;
+};
+
+static void run_free(struct llm_run *run)
+{
+	if (!run->demo) {
+		sse_free(&run->s.sse);
+		request_free(&run->q);
+	}
+	free(run);
+}
+
+static void run_done(void *ctx, struct upstream_res *u)
+{
+	struct llm_run *run = (struct llm_run *)((char *)ctx - offsetof(struct llm_run, s));
+	outcome(&run->s, u->ok ? 0 : ERR_IO, u, &run->res);
+	run->on_end(run->c.ctx, &run->res);
+	run_free(run);
+}
+
+static void demo_done(void *ctx, const struct llm_result *res)
+{
+	struct llm_run *run = ctx;
+	run->on_end(run->c.ctx, res);
+	free(run);
+}
+
+struct llm_run *llm_start(const struct llm_call *c, void (*on_end)(void *ctx, const struct llm_result *res),
+                          struct llm_result *failed)
+{
+	memset(failed, 0, sizeof *failed);
+	failed->prompt_tokens = failed->completion_tokens = -1;
+	struct llm_run *run = calloc(1, sizeof *run);
+	if (!run) {
+		llm_fail(failed, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "out of memory for the model call");
+		return NULL;
+	}
+	run->c = *c;
+	run->on_end = on_end;
+	run->res.prompt_tokens = run->res.completion_tokens = -1;
+	if (!configured()) {
+		run->demo = llm_demo_start(&run->c, demo_done, run, failed);
+		if (!run->demo) {
+			free(run);
+			return NULL;
+		}
+		return run;
+	}
+	run->s.c = &run->c;
+	run->s.res = &run->res;
+	sse_init(&run->s.sse, on_event, &run->s);
+	struct upstream_req rq;
+	if (request_build(&run->c, &run->q, &run->s, &rq) != 0) {
+		llm_fail(failed, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "the model request could not be built");
+		run_free(run);
+		return NULL;
+	}
+	rq.on_done = run_done;
+	if (upstream_start(loop_multi(), &rq, &run->call) != 0) {
+		llm_fail(failed, LLM_UNAVAILABLE, E_LLM_UNAVAILABLE, "the model call could not start");
+		run_free(run);
+		return NULL;
+	}
+	return run;
+}
+
+void llm_cancelled(struct llm_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->prompt_tokens = res->completion_tokens = -1;
+	llm_fail(res, LLM_CANCELLED, E_CANCELLED, "the caller went away");
+}
+
+void llm_cancel(struct llm_run *run)
+{
+	if (run->demo) {
+		llm_demo_cancel(run->demo);
+		free(run);
+		return;
+	}
+	upstream_cancel(run->call);
+	run_free(run);
 }

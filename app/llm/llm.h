@@ -53,6 +53,19 @@ struct llm_result {
  * libcurl's global set-up (main). */
 void llm_complete(const struct llm_call *c, struct llm_result *res);
 
+/* The same call without a thread: on the loop thread (http/loop.h), it starts c and returns;
+ * the reply comes through c->on_delta on the loop thread (c->on_tick is not used), then
+ * on_end(c->ctx, res) exactly once, unless llm_cancel came first. c, and everything it points
+ * to, must stay valid until then (the struct itself is copied). NULL when it could not start
+ * (on_end will not run; *failed says why). */
+struct llm_run;
+struct llm_run *llm_start(const struct llm_call *c, void (*on_end)(void *ctx, const struct llm_result *res),
+                          struct llm_result *failed);
+/* Stops a run without on_end. Loop thread, never from inside on_delta or on_end. */
+void llm_cancel(struct llm_run *run);
+/* res as a run the caller ended itself (LLM_CANCELLED), tokens unknown. */
+void llm_cancelled(struct llm_result *res);
+
 /* ---- the SSE reader (exposed for unit tests) ----------------------------------------- */
 /* Server-Sent Events as bytes arrive in any pieces: each complete event's data (its data:
  * lines joined by \n) goes to on_event. Lines may end in \n, \r\n or \r. */

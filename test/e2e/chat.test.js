@@ -328,19 +328,27 @@ test('a silent model times out (LLM_IDLE_TIMEOUT_MS), and repeated failures open
   await a.stop();
 });
 
-test('replies in progress are capped below APP_THREADS: one more gets 503 at once, the rest of the API answers', async (t) => {
+test('streamed replies hold no worker thread; JSON replies in progress are capped below APP_THREADS', async (t) => {
   const a = await startApp({ t, env: { ...FAST, APP_THREADS: '8', LLM_BASE_URL: llm.url, LLM_API_KEY: llm.apiKey } });
   const me = await register(a);
   llm.reset();
   llm.setDefault({ chunks: Array.from({ length: 30 }, (_, i) => `s${i} `), delayMs: 200 });
   const streams = [];
+  const waiting = [];
   try {
-    for (let i = 0; i < 4; i++) { // 8 threads minus a reserve of 4
+    // five times as many streams as worker threads: every one streams, and the API answers
+    for (let i = 0; i < 40; i++) {
       const c = await newChat(me.token, {}, a);
-      const s = post(c.id, me.token, `stream ${i}`, a);
-      streams.push(s);
-      await s.firstDelta;
+      streams.push(post(c.id, me.token, `stream ${i}`, a));
     }
+    await Promise.all(streams.map((s) => s.firstDelta));
+    assert.equal((await request(`${a.url}/health`)).status, 200);
+    // a JSON reply holds its worker until the model is done: 8 threads minus a reserve of 4
+    for (let i = 0; i < 4; i++) {
+      const c = await newChat(me.token, {}, a);
+      waiting.push(call(a, 'POST', `/chats/${c.id}/messages`, me.token, { content: `json ${i}` }));
+    }
+    await sleep(500);
     const c = await newChat(me.token, {}, a);
     const r = await call(a, 'POST', `/chats/${c.id}/messages`, me.token, { content: 'one too many' });
     assertError(assert, r, 503, 'unavailable');
@@ -350,6 +358,7 @@ test('replies in progress are capped below APP_THREADS: one more gets 503 at onc
     for (const s of streams) s.destroy();
     llm.setDefault({ chunks: ['Hello', ', ', 'world', '!'] });
   }
+  await Promise.allSettled(waiting);
   await a.stop();
 });
 
