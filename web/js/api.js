@@ -8,6 +8,7 @@ let access = null;
 let me = null;
 let inflight = null;
 const listeners = new Set();
+const tokenListeners = new Set();
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -23,6 +24,10 @@ export const user = () => me;
 export const signedIn = () => Boolean(localStorage.getItem(KEY));
 export function onSession(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 function emit(why) { for (const fn of listeners) fn(me, why); }
+// The access token, for the one caller that cannot send it as a header: the live socket.
+export const accessToken = () => access;
+// fn(token) after each successful refresh, so an open socket can renew its token.
+export function onToken(fn) { tokenListeners.add(fn); return () => tokenListeners.delete(fn); }
 
 export function setSession(tokens) {
   access = tokens.access_token;
@@ -63,6 +68,7 @@ async function doRefresh() {
   const tokens = await r.json();
   access = tokens.access_token;
   localStorage.setItem(KEY, tokens.refresh_token);
+  for (const fn of tokenListeners) fn(access);
   return true;
 }
 

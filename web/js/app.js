@@ -2,6 +2,7 @@
 // land here too), the navigation, and the session's comings and goings.
 import { endSession, loadMe, onSession, signOut, signedIn, user } from './api.js';
 import { clear, h, toast } from './dom.js';
+import './live.js'; // the live connection follows the session by itself
 import * as auth from './views/auth.js';
 import * as home from './views/home.js';
 import * as profile from './views/profile.js';
