@@ -23,11 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEAD_MAX   8192      /* a request head (and a POST body) must fit in this */
-#define BODY_MAX   (HEAD_MAX - 1024)
-#define QUEUE_MAX  (1u << 20) /* a WebSocket that does not read is dropped past this */
-#define EVENTS     256
-#define WS_GUID    "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define HEAD_MAX  8192 /* a request head (and a POST body) must fit in this */
+#define BODY_MAX  (HEAD_MAX - 1024)
+#define QUEUE_MAX (1u << 20) /* a WebSocket that does not read is dropped past this */
+#define EVENTS    256
+#define WS_GUID   "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 enum state { S_HEAD, S_WS, S_CLOSING, S_DEAD };
 
@@ -290,7 +290,8 @@ static int readable(struct conn *c)
 		if (strncmp(c->in, "GET ", 4) == 0)
 			return upgrade(c, c->in);
 		if (strncmp(c->in, "POST /broadcast ", 16) != 0)
-			return answer(c, "404 Not Found", "GET /ws, GET /health or POST /broadcast\n");
+			return answer(c, "404 Not Found",
+			              "GET /ws, GET /health or POST /broadcast\n");
 		size_t cl_len;
 		const char *cl = header(c->in, "Content-Length", &cl_len);
 		long want = cl ? strtol(cl, NULL, 10) : -1;
@@ -360,7 +361,8 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	int sfd, lfd;
-	if (sigprocmask(SIG_BLOCK, &stop, NULL) != 0 || (sfd = signalfd(-1, &stop, SFD_CLOEXEC)) < 0)
+	if (sigprocmask(SIG_BLOCK, &stop, NULL) != 0 ||
+	    (sfd = signalfd(-1, &stop, SFD_CLOEXEC)) < 0)
 		return 1;
 	if ((lfd = listen_on((int)port)) < 0) {
 		fprintf(stderr, "bench-broadcast: cannot listen on 127.0.0.1:%ld: %s\n", port,
@@ -371,7 +373,8 @@ int main(int argc, char **argv)
 	static int lmark, smark;
 	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &lmark};
 	struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &smark};
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) != 0 ||
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) != 0 ||
 	    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &sev) != 0)
 		return 1;
 	fprintf(stderr, "bench-broadcast: listening on 127.0.0.1:%ld, descriptors %llu\n", port,
