@@ -154,6 +154,7 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 struct stream_turn {
 	struct loop_post post; /* reused for each hop */
 	struct arena arena;    /* everything below that points somewhere points here */
+	void *block;           /* the arena's one block, sized for what is copied */
 	uint64_t live_id;
 	struct llm_run *run;
 	struct llm_call call;
@@ -168,6 +169,7 @@ static void turn_free(struct stream_turn *st)
 {
 	buf_free(&st->reply);
 	arena_free(&st->arena);
+	free(st->block);
 	free(st);
 }
 
@@ -272,7 +274,13 @@ static int stream_on_loop(struct req *r, const struct chat *c, const char *conte
 	struct stream_turn *st = calloc(1, sizeof *st);
 	if (!st)
 		return 0;
-	arena_init(&st->arena, 64u << 20, NULL, 0);
+	/* one block of the right size (thousands stream at once: an arena's usual 8 KiB each adds up) */
+	size_t need = 512 + sizeof(struct llm_msg) * (k + 1) + strlen(content) + strlen(r->user_id) +
+	              strlen(c->id) + strlen(reply->id) + strlen(reply->created_at) + (c->model ? strlen(c->model) : 0);
+	for (size_t i = 0; i < k; i++)
+		need += strlen(msgs[i].content) + 32;
+	st->block = malloc(need);
+	arena_init(&st->arena, 64u << 20, st->block, st->block ? need : 0);
 	buf_init(&st->reply, REPLY_MAX);
 	struct llm_msg *copy = arena_alloc(&st->arena, sizeof *copy * (k ? k : 1));
 	bool ok = copy != NULL;

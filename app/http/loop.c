@@ -41,6 +41,10 @@
 #define HEAD_FIRST 1024    /* a head buffer starts this small and doubles up to HEAD_MAX */
 #define ACCEPT_BURST 256   /* accepts per wake-up, so reads are not starved by a flood */
 #define WAIT_WORKER_MS 10000 /* a whole head waits this long for a worker, then 503 */
+/* While every worker is busy, light requests (no body: GET, HEAD, OPTIONS) go first, so that a
+ * burst of writes does not stall reads and health checks; a heavy one never waits more than
+ * this behind them. */
+#define HEAVY_AGE_MS 100
 #define ADDR_BUCKETS 4096
 /* after a refusal, what the client still sends is read and dropped for a while, so that
  * closing does not reset the connection before the client read the answer */
@@ -49,7 +53,7 @@
 
 /* Where a connection is in its life; each state with a deadline has its own list, and since
  * every connection of a list got the same timeout, each list is in deadline order. */
-enum cstate { CS_HANDSHAKE, CS_HEAD, CS_IDLE, CS_WAIT_WORKER, CS_DRAIN, CS_NSTATES };
+enum cstate { CS_HANDSHAKE, CS_HEAD, CS_IDLE, CS_WAIT_WORKER, CS_WAIT_LIGHT, CS_DRAIN, CS_NSTATES };
 
 union addr {
 	struct sockaddr sa;
@@ -66,6 +70,7 @@ struct conn {
 	int fd;
 	uint8_t state;
 	bool in_epoll;
+	bool light; /* its head asks for no body and changes nothing */
 	mbedtls_ssl_context *ssl; /* malloc'd; civetweb frees it when a worker closes the conn */
 	char *buf;                /* head bytes so far (malloc'd only once bytes came), or NULL */
 	uint32_t len, cap;
@@ -365,8 +370,8 @@ static int read_some(struct conn *c)
 	return total;
 }
 
-/* The head is whole: hand c to a worker (true: c is gone), or keep it waiting for one. */
-static bool hand_over(struct conn *c)
+/* Gives c to a worker: true (c is gone), or false when civetweb's queue is full. */
+static bool inject(struct conn *c)
 {
 	if (c->in_epoll) {
 		epoll_ctl(L.epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -387,9 +392,27 @@ static bool hand_over(struct conn *c)
 		free(c);
 		return true;
 	}
-	if (c->state != CS_WAIT_WORKER)
-		set_state(c, CS_WAIT_WORKER, WAIT_WORKER_MS);
 	return false;
+}
+
+/* The head is whole: to a worker now, unless others wait before it (light ones wait only
+ * behind light ones); else it waits in its line. */
+static void hand_over(struct conn *c)
+{
+	bool first = c->light ? !L.lists[CS_WAIT_LIGHT].head
+	                      : !L.lists[CS_WAIT_LIGHT].head && !L.lists[CS_WAIT_WORKER].head;
+	if (first && inject(c))
+		return;
+	set_state(c, c->light ? CS_WAIT_LIGHT : CS_WAIT_WORKER, WAIT_WORKER_MS);
+}
+
+/* Who waiting goes next: the oldest light head, unless a heavy one has waited too long. */
+static struct conn *next_waiting(int64_t now)
+{
+	struct conn *light = L.lists[CS_WAIT_LIGHT].head, *heavy = L.lists[CS_WAIT_WORKER].head;
+	if (heavy && (!light || heavy->deadline_us - (int64_t)(WAIT_WORKER_MS - HEAVY_AGE_MS) * 1000 <= now))
+		return heavy;
+	return light;
 }
 
 static void on_head_bytes(struct conn *c)
@@ -406,7 +429,10 @@ static void on_head_bytes(struct conn *c)
 	struct head_check hc;
 	int rc = head_check(c->buf, c->len, L.o.body_max, &hc);
 	if (rc > 0) {
-		(void)hand_over(c);
+		c->light = hc.content_length <= 0 && !hc.chunked &&
+		           (memcmp(c->buf, "GET ", 4) == 0 || memcmp(c->buf, "HEAD ", 5) == 0 ||
+		            memcmp(c->buf, "OPTIONS ", 8) == 0);
+		hand_over(c);
 	} else if (rc < 0) {
 		enum http_err e = hc.status == 413   ? E_PAYLOAD_TOO_LARGE
 		                  : hc.status == 431 ? E_HEADERS_TOO_LARGE
@@ -611,7 +637,7 @@ static void expire(void)
 	for (int s = 0; s < CS_NSTATES; s++) {
 		while (L.lists[s].head && L.lists[s].head->deadline_us <= now) {
 			struct conn *c = L.lists[s].head;
-			if (s == CS_WAIT_WORKER) {
+			if (s == CS_WAIT_WORKER || s == CS_WAIT_LIGHT) {
 				refuse(c, E_UNAVAILABLE, "every worker is busy; try again");
 			} else {
 				if (s == CS_HEAD || s == CS_HANDSHAKE)
@@ -620,8 +646,8 @@ static void expire(void)
 			}
 		}
 	}
-	/* in arrival order; the first that finds the queue full ends the round */
-	while (L.lists[CS_WAIT_WORKER].head && hand_over(L.lists[CS_WAIT_WORKER].head))
+	/* the first that finds the queue full ends the round */
+	for (struct conn *c; (c = next_waiting(now)) && inject(c);)
 		;
 }
 
@@ -737,7 +763,7 @@ struct upstream_multi *loop_multi(void)
 static int wait_ms(void)
 {
 	int64_t now = time_mono_us(), due = now + 250000;
-	if (L.lists[CS_WAIT_WORKER].head)
+	if (L.lists[CS_WAIT_WORKER].head || L.lists[CS_WAIT_LIGHT].head)
 		due = now + 2000;
 	if (L.nheap && L.heap[0].due_us < due)
 		due = L.heap[0].due_us;

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,7 +34,10 @@
 #define ARENA_FIRST 8192
 #define OUT_MAX (64u << 20)   /* largest response built in memory */
 #define INLINE_BODY_MAX 16384 /* bodies up to this go out in the same write as the head */
-#define SOCKET_QUEUE 512      /* whole heads waiting for a free worker, inside civetweb */
+/* whole heads waiting for a free worker inside civetweb; more wait in the loop, which lets
+ * light requests go first */
+#define SOCKET_QUEUE 32
+#define WORKER_NICE 5        /* workers' nice value over the loop's (see on_init_thread) */
 #define PARK_GRACE_MS 20      /* how long a worker waits for a kept-alive client's next request */
 #define IDLE_TIMEOUT_MS 65000 /* an idle kept-alive connection, held by the loop */
 
@@ -708,6 +713,17 @@ static void on_connection_close(const struct mg_connection *conn)
 	loop_closed(mg_handoff_socket(conn, NULL));
 }
 
+/* Workers yield to the loop: with more runnable workers than cores, the scheduler would give
+ * the loop (which accepts, reads heads and feeds every stream) one share in fifty. A higher
+ * nice value needs no privilege and only matters when the cores are contended. */
+static void *on_init_thread(const struct mg_context *c, int type)
+{
+	(void)c;
+	if (type == 1)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
+	return NULL;
+}
+
 static void on_exit_thread(const struct mg_context *c, int type, void *user)
 {
 	(void)c;
@@ -784,6 +800,7 @@ int server_start(const struct server_opts *o, struct buf *msg)
 	cb.begin_request = on_begin_request;
 	cb.log_message = on_log_message;
 	cb.connection_close = on_connection_close;
+	cb.init_thread = on_init_thread;
 	cb.exit_thread = on_exit_thread;
 	cb.check_request = on_check_request;
 	cb.keep_alive_idle = on_keep_alive_idle;

@@ -621,6 +621,9 @@ static int setup(struct upstream_call *c)
 		return ERR_NOMEM;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)c);
 	curl_easy_setopt(e, CURLOPT_URL, rq->url);
+	/* answers come in small pieces (a model's stream) or are small: libcurl's 16 KiB receive
+	 * buffer per call added up to most of a streamed reply's memory with thousands at once */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	/* a call cancelled during its DNS lookup must not wait for getaddrinfo(): the resolver
 	 * thread is left to finish and clean up after itself */
