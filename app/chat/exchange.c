@@ -229,9 +229,7 @@ static void turn_store(struct loop_post *p)
 	st->msg.prompt_tokens = st->res.prompt_tokens;
 	st->msg.completion_tokens = st->res.completion_tokens;
 	st->stored = (st->reply.len > 0 || st->res.status == LLM_OK) &&
-	             chat_msg_insert(&st->arena, st->user_id, &st->msg) == 0;
-	if (st->stored || st->res.status == LLM_OK)
-		(void)chat_touch(st->chat_id, st->content);
+	             chat_msg_insert(&st->arena, st->user_id, &st->msg, st->content) == 0;
 	if (st->res.status != LLM_OK && st->res.status != LLM_CANCELLED)
 		log_warn("chat reply failed", "code", http_err_info(st->res.code)->code, NULL);
 	st->post.run = turn_finish;
@@ -326,7 +324,7 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 {
 	struct chat_msg user = {.chat_id = c->id, .role = "user", .content = content, .status = "complete",
 	                        .prompt_tokens = -1, .completion_tokens = -1};
-	int rc = chat_msg_insert(&r->arena, r->user_id, &user);
+	int rc = chat_msg_insert(&r->arena, r->user_id, &user, NULL);
 	if (rc == ERR_BUSY) {
 		res_header(r, "Retry-After", "3600");
 		return http_error(r, E_QUOTA_EXCEEDED, "today's chat messages are used up (CHAT_DAILY_LIMIT)", NULL);
@@ -369,9 +367,8 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 	reply.status = res.status == LLM_OK ? "complete" : "incomplete";
 	reply.prompt_tokens = res.prompt_tokens;
 	reply.completion_tokens = res.completion_tokens;
-	bool stored = (t.reply.len > 0 || res.status == LLM_OK) && chat_msg_insert(&r->arena, r->user_id, &reply) == 0;
-	if (stored || res.status == LLM_OK)
-		(void)chat_touch(c->id, content);
+	if (t.reply.len > 0 || res.status == LLM_OK)
+		(void)chat_msg_insert(&r->arena, r->user_id, &reply, content);
 	if (res.status != LLM_OK && res.status != LLM_CANCELLED)
 		log_warn("chat reply failed", "code", http_err_info(res.code)->code, NULL);
 

@@ -57,15 +57,15 @@ int chat_delete(const char *id, const char *owner);
 int chat_msg_stamp(struct arena *a, struct chat_msg *m);
 /* Inserts m (its id and created_at filled in unless stamped before), checking the owner's
  * daily limit of user messages first when m is a user message: ERR_BUSY when it is spent.
- * The owner's chat.message event is written in the same transaction (sent once it commits). */
-int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m);
+ * With touch (the chat's first message), the chat is named after it unless it has a title
+ * and its updated_at bumped, in the same transaction. The owner's
+ * chat.message event is written in the same transaction (sent once it commits). */
+int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m, const char *touch);
 /* A page of a chat's messages, oldest first (the caller checked the chat is the user's). */
 int chat_messages(struct arena *a, const char *chat_id, const struct page *pg,
                   struct page_out *out);
 /* The last n messages of the chat, oldest first, for the model. */
 int chat_history(struct arena *a, const char *chat_id, int n, struct llm_msg **out, size_t *count);
-/* Names the chat after its first message unless it has a title; bumps updated_at. */
-int chat_touch(const char *chat_id, const char *first_message);
 /* Walks owner's chats and messages (a holds one copy of each chat's id, nothing more). */
 int chat_each_of(struct arena *a, const char *owner, const struct chat_visit *v);
 

@@ -242,11 +242,50 @@ int chat_msg_stamp(struct arena *a, struct chat_msg *m)
 	return 0;
 }
 
+/* A title from the first message: its first line, blanks squeezed, at most 60 bytes cut
+ * at a word (or character) boundary. */
+static void title_of(const char *text, char *out, size_t cap)
+{
+	size_t n = 0;
+	bool space = false;
+	const char *p = text;
+	for (; *p && *p != '\n' && n + 4 < cap; p++) {
+		bool blank = *p == ' ' || *p == '\t' || *p == '\r';
+		if (blank && (n == 0 || space))
+			continue;
+		space = blank;
+		out[n++] = blank ? ' ' : *p;
+	}
+	bool cut = *p && *p != '\n'; /* stopped for room, not at the end of the line */
+	while (n > 0 && (out[n - 1] == ' ' || utf8_check(out, n) != 0))
+		n--;
+	if (cut && n > 0) {
+		size_t word = n;
+		while (word > 0 && out[word - 1] != ' ')
+			word--;
+		if (word > cap / 2)
+			n = word - 1;
+		memcpy(out + n, "\xe2\x80\xa6", 3); /* … */
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
 struct msg_insert {
 	const char *owner;
 	const struct chat_msg *m;
 	const char *event; /* the chat.message event's data */
+	const char *touch; /* the chat's first message, to touch the chat with; NULL: no touch */
 };
+
+static int touch_write(const char *chat_id, const char *first_message)
+{
+	char now[TIME_RFC3339_LEN], title[64];
+	time_rfc3339(time_now_us(), now);
+	title_of(first_message, title, sizeof title);
+	const char *v[] = {chat_id, now, title};
+	return db_run(sql_touch, "chat touch", 3, v);
+}
 
 /* On the writer: the count, the insert and the owner's chat.message event in one
  * transaction, so two messages at once cannot both take the last one of the day, and the
@@ -260,10 +299,13 @@ static int msg_insert_txn(void *ctx)
 		rc = ERR_BUSY;
 	if (!rc)
 		rc = msg_write(x->owner, x->m);
+	/* the chat's new title and order are in place when the event arrives */
+	if (!rc && x->touch)
+		rc = touch_write(x->m->chat_id, x->touch);
 	return rc ? rc : hub_user_event(x->owner, "chat.message", x->event, NULL);
 }
 
-int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
+int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m, const char *touch)
 {
 	if (!m->id && chat_msg_stamp(a, m))
 		return ERR_NOMEM;
@@ -271,7 +313,7 @@ int chat_msg_insert(struct arena *a, const char *owner, struct chat_msg *m)
 	struct buf event = BUF_INIT(HUB_DATA_MAX);
 	int rc = chat_msg_event(&event, m);
 	if (!rc) {
-		struct msg_insert x = {owner, m, buf_str(&event)};
+		struct msg_insert x = {owner, m, buf_str(&event), touch};
 		rc = db_write(msg_insert_txn, &x);
 	}
 	buf_free(&event);
@@ -320,43 +362,6 @@ int chat_history(struct arena *a, const char *chat_id, int n, struct llm_msg **o
 	return rc;
 }
 
-/* A title from the first message: its first line, blanks squeezed, at most 60 bytes cut
- * at a word (or character) boundary. */
-static void title_of(const char *text, char *out, size_t cap)
-{
-	size_t n = 0;
-	bool space = false;
-	const char *p = text;
-	for (; *p && *p != '\n' && n + 4 < cap; p++) {
-		bool blank = *p == ' ' || *p == '\t' || *p == '\r';
-		if (blank && (n == 0 || space))
-			continue;
-		space = blank;
-		out[n++] = blank ? ' ' : *p;
-	}
-	bool cut = *p && *p != '\n'; /* stopped for room, not at the end of the line */
-	while (n > 0 && (out[n - 1] == ' ' || utf8_check(out, n) != 0))
-		n--;
-	if (cut && n > 0) {
-		size_t word = n;
-		while (word > 0 && out[word - 1] != ' ')
-			word--;
-		if (word > cap / 2)
-			n = word - 1;
-		memcpy(out + n, "\xe2\x80\xa6", 3); /* … */
-		n += 3;
-	}
-	out[n] = '\0';
-}
-
-int chat_touch(const char *chat_id, const char *first_message)
-{
-	char now[TIME_RFC3339_LEN], title[64];
-	time_rfc3339(time_now_us(), now);
-	title_of(first_message, title, sizeof title);
-	const char *v[] = {chat_id, now, title};
-	return db_run(sql_touch, "chat touch", 3, v);
-}
 
 static int visit_chat(void *ctx, db_stmt *st)
 {

@@ -79,7 +79,7 @@ int main(void)
 	                     .status = "complete",
 	                     .prompt_tokens = -1,
 	                     .completion_tokens = -1};
-	CHECK(chat_msg_insert(&a, ann, &q) == 0);
+	CHECK(chat_msg_insert(&a, ann, &q, NULL) == 0);
 	CHECK(nseen == 1); /* delivered once committed, before the insert returned */
 	struct chat_msg reply = {.chat_id = c.id, .role = "assistant"};
 	CHECK(chat_msg_stamp(&a, &reply) == 0);
@@ -87,7 +87,7 @@ int main(void)
 	reply.status = "incomplete";
 	reply.prompt_tokens = 3;
 	reply.completion_tokens = 1;
-	CHECK(chat_msg_insert(&a, ann, &reply) == 0);
+	CHECK(chat_msg_insert(&a, ann, &reply, "hello") == 0);
 	CHECK(nseen == 2);
 
 	char want[512];
@@ -116,10 +116,10 @@ int main(void)
 	                      .status = "complete",
 	                      .prompt_tokens = -1,
 	                      .completion_tokens = -1};
-	CHECK(chat_msg_insert(&a, ann, &q2) == 0);
+	CHECK(chat_msg_insert(&a, ann, &q2, NULL) == 0);
 	struct chat_msg q3 = q2;
 	q3.id = NULL;
-	CHECK(chat_msg_insert(&a, ann, &q3) == ERR_BUSY);
+	CHECK(chat_msg_insert(&a, ann, &q3, NULL) == ERR_BUSY);
 	CHECK(nseen == 3);
 	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1", stream) == 3);
 	int64_t head = 0;

@@ -39,8 +39,8 @@ static void populate(struct arena *a, const char *user, const char *email, const
 	                     .prompt_tokens = -1, .completion_tokens = -1};
 	struct chat_msg reply = {.chat_id = c.id, .role = "assistant", .content = "hi there",
 	                         .status = "complete", .prompt_tokens = 3, .completion_tokens = 2};
-	CHECK(chat_msg_insert(a, user, &q) == 0);
-	CHECK(chat_msg_insert(a, user, &reply) == 0);
+	CHECK(chat_msg_insert(a, user, &q, NULL) == 0);
+	CHECK(chat_msg_insert(a, user, &reply, "hello") == 0);
 	struct session s;
 	CHECK(session_create(a, user, "Retirement", &s) == 0);
 	struct detail d = {.session_id = s.id, .input = "where to start?"};
