@@ -72,9 +72,6 @@ export async function render(main, { params, go }) {
     if (ev.type === 'chat.message') {
       const at = Date.parse(ev.message && ev.message.created_at) || 0;
       heard.set(ev.chat_id, Math.max(at, heard.get(ev.chat_id) || 0));
-      // the server names and touches a chat just after storing its reply, in a transaction
-      // of its own: the list read now may miss it, so it is read once more a moment later
-      if (ev.message && ev.message.role === 'assistant') setTimeout(() => { if (list.isConnected) redraw(); }, 1000);
     }
     if (ev.type === 'resync' || ev.chat_id === params.id) {
       if (opened) opened(ev);
