@@ -459,8 +459,8 @@ static void msg_run(struct loop_post *p)
 		if (l)
 			live_close(l, (int)m->seq, m->data);
 		break;
-	case P_EXPIRY:
-		if (l)
+	case P_EXPIRY: /* renewals may be checked side by side: the latest token wins */
+		if (l && m->seq > l->expires_us)
 			l->expires_us = m->seq;
 		break;
 	case P_RELEASE:

@@ -46,6 +46,7 @@
  * this behind them. */
 #define HEAVY_AGE_MS 100
 #define ADDR_BUCKETS 4096
+#define TASK_THREADS 8
 /* after a refusal, what the client still sends is read and dropped for a while, so that
  * closing does not reset the connection before the client read the answer */
 #define DRAIN_MS 2000
@@ -106,8 +107,10 @@ static struct {
 	/* the inbox: closures posted by other threads, run by the loop in order */
 	pthread_mutex_t inbox_lock;
 	struct loop_post *inbox, *inbox_tail;
-	/* the task thread: blocking work for the loop's connections, in order */
-	pthread_t task_thread;
+	/* the task threads: blocking work for the loop's connections (several, so that their
+	 * database writes share commits) */
+	pthread_t task_threads[TASK_THREADS];
+	int ntask_threads;
 	bool task_running;
 	pthread_mutex_t task_lock;
 	pthread_cond_t task_cond;
@@ -592,6 +595,8 @@ static void *task_main(void *arg)
 		pthread_mutex_lock(&L.task_lock);
 	}
 	pthread_mutex_unlock(&L.task_lock);
+	if (L.o.thread_exit)
+		L.o.thread_exit();
 	return NULL;
 }
 
@@ -948,10 +953,9 @@ int loop_start(struct mg_context *ctx)
 	if (!(L.multi = upstream_multi_new(&multi_loop)))
 		return ERR_NOMEM;
 	L.task_running = true;
-	if (pthread_create(&L.task_thread, NULL, task_main, NULL) != 0) {
-		L.task_running = false;
-		return ERR_IO;
-	}
+	for (; L.ntask_threads < TASK_THREADS; L.ntask_threads++)
+		if (pthread_create(&L.task_threads[L.ntask_threads], NULL, task_main, NULL) != 0)
+			return ERR_IO;
 	if (pthread_create(&L.thread, NULL, run, NULL) != 0)
 		return ERR_IO;
 	L.running = true;
@@ -1008,9 +1012,11 @@ void loop_stop(void)
 	if (L.task_running) {
 		pthread_mutex_lock(&L.task_lock);
 		L.task_running = false;
-		pthread_cond_signal(&L.task_cond);
+		pthread_cond_broadcast(&L.task_cond);
 		pthread_mutex_unlock(&L.task_lock);
-		pthread_join(L.task_thread, NULL); /* runs what was queued, then ends */
+		for (int i = 0; i < L.ntask_threads; i++) /* they run what was queued, then end */
+			pthread_join(L.task_threads[i], NULL);
+		L.ntask_threads = 0;
 	}
 	if (L.multi)
 		upstream_multi_free(L.multi);

@@ -24,6 +24,7 @@ struct loop_opts {
 	int idle_timeout_ms;    /* an idle keep-alive connection is closed after this */
 	long long body_max;     /* largest declared body any route takes */
 	long long send_queue_max; /* bytes queued for a live connection that does not read */
+	void (*thread_exit)(void); /* runs on each task thread as it ends (per-thread state) */
 };
 
 /* Work handed between threads: run(p) owns p (frees it or reuses it). */
@@ -33,7 +34,8 @@ struct loop_post {
 };
 /* Runs p on the loop thread, after everything posted before it. Any thread; never blocks. */
 void loop_post(struct loop_post *p);
-/* Runs p on the loop's task thread, where blocking (the database) is allowed, in order. */
+/* Runs p on one of the loop's task threads, where blocking (the database) is allowed; tasks
+ * start in the order they came but may run side by side. */
 void loop_task(struct loop_post *p);
 
 /* For http/live.c, on the loop thread. epoll's pointer starts with one of these tags. */

@@ -779,6 +779,7 @@ int server_start(const struct server_opts *o, struct buf *msg)
 		.idle_timeout_ms = IDLE_TIMEOUT_MS,
 		.body_max = o->body_max,
 		.send_queue_max = o->send_queue_max,
+		.thread_exit = o->worker_exit,
 	};
 	int port = 0;
 	int rc = loop_open(&lo, &port, msg);
