@@ -548,15 +548,21 @@ static void take_inbox(void)
 	}
 }
 
-void loop_post(struct loop_post *p)
+/* Appends p to the list head..tail (the caller holds its lock). */
+static void fifo_push(struct loop_post **head, struct loop_post **tail, struct loop_post *p)
 {
 	p->next = NULL;
-	pthread_mutex_lock(&L.inbox_lock);
-	if (L.inbox_tail)
-		L.inbox_tail->next = p;
+	if (*tail)
+		(*tail)->next = p;
 	else
-		L.inbox = p;
-	L.inbox_tail = p;
+		*head = p;
+	*tail = p;
+}
+
+void loop_post(struct loop_post *p)
+{
+	pthread_mutex_lock(&L.inbox_lock);
+	fifo_push(&L.inbox, &L.inbox_tail, p);
 	pthread_mutex_unlock(&L.inbox_lock);
 	uint64_t one = 1;
 	(void)!write(L.wake_fd, &one, sizeof one);
@@ -602,13 +608,8 @@ static void *task_main(void *arg)
 
 void loop_task(struct loop_post *p)
 {
-	p->next = NULL;
 	pthread_mutex_lock(&L.task_lock);
-	if (L.tasks_tail)
-		L.tasks_tail->next = p;
-	else
-		L.tasks = p;
-	L.tasks_tail = p;
+	fifo_push(&L.tasks, &L.tasks_tail, p);
 	pthread_cond_signal(&L.task_cond);
 	pthread_mutex_unlock(&L.task_lock);
 }

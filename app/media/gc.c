@@ -21,14 +21,12 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "media/internal.h"
 #include "media/media.h"
 #include "store/db.h" /* db_thread_done */
 
-static pthread_t worker;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static bool running, stopping; /* under lock */
+static struct ticker collector = TICKER_INIT;
 
 struct sweep {
 	time_t cutoff; /* files last written before this may go */
@@ -48,10 +46,7 @@ static bool hex_name(const char *s, size_t n)
 
 static bool should_stop(void)
 {
-	pthread_mutex_lock(&lock);
-	bool s = stopping;
-	pthread_mutex_unlock(&lock);
-	return s;
+	return ticker_stopping(&collector);
 }
 
 /* One directory media/ab/cd: its old files that no row references go. */
@@ -128,49 +123,13 @@ static void sweep(void)
 	}
 }
 
-static void *worker_main(void *arg)
-{
-	(void)arg;
-	long long interval = config_int("MEDIA_GC_INTERVAL_S");
-	pthread_mutex_lock(&lock);
-	while (!stopping) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += interval;
-		while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) == 0)
-			; /* woken without stopping: keep waiting out the interval */
-		if (stopping)
-			break;
-		pthread_mutex_unlock(&lock);
-		sweep();
-		pthread_mutex_lock(&lock);
-	}
-	pthread_mutex_unlock(&lock);
-	db_thread_done();
-	return NULL;
-}
-
 int media_gc_start(void)
 {
-	pthread_mutex_lock(&lock);
-	stopping = false;
-	running = media_root && pthread_create(&worker, NULL, worker_main, NULL) == 0;
-	pthread_mutex_unlock(&lock);
-	return running ? 0 : ERR_NOMEM;
+	return media_root ? ticker_start(&collector, config_int("MEDIA_GC_INTERVAL_S"), sweep, db_thread_done)
+	                  : ERR_NOMEM;
 }
 
 void media_gc_stop(void)
 {
-	pthread_mutex_lock(&lock);
-	if (!running) {
-		pthread_mutex_unlock(&lock);
-		return;
-	}
-	stopping = true;
-	pthread_cond_signal(&wake);
-	pthread_mutex_unlock(&lock);
-	pthread_join(worker, NULL);
-	pthread_mutex_lock(&lock);
-	running = false;
-	pthread_mutex_unlock(&lock);
+	ticker_stop(&collector);
 }
