@@ -19,6 +19,9 @@
 
 #define CONTACTS_MAX 5000 /* mutual contacts a connection hears about (read when it opens) */
 #define REPLAY_BATCH 500
+/* a client further behind than this reloads instead (resync): a replay is held in memory on
+ * its way out, and a week of someone's events could be large */
+#define REPLAY_MAX 10000
 #define ID_MAX 40
 
 /* Who is on a connection. Owned by the connection (freed in on_close). */
@@ -286,6 +289,13 @@ static int open_for(struct req *r, enum live_kind kind, const char *accept, int6
 			live_end(id, WS_CLOSE_INTERNAL, "the event log could not be read");
 			return 0;
 		}
+	} else if (hub_head(key, &at) != 0) {
+		live_end(id, WS_CLOSE_INTERNAL, "the event log could not be read");
+		return 0;
+	} else if (at - since > REPLAY_MAX) {
+		char f[96];
+		int fn = snprintf(f, sizeof f, "{\"type\":\"resync\",\"seq\":%lld}", (long long)at);
+		live_send(id, 0, f, (size_t)fn);
 	} else {
 		struct replay_ctx rc = {id};
 		pos.at = since;
