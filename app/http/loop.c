@@ -132,11 +132,14 @@ static struct {
 
 static atomic_ullong refused_total, head_timeouts;
 
-/* A descriptor libcurl asked the loop to watch. */
+/* A descriptor libcurl asked the loop to watch. Freed only between two epoll batches (a
+ * later event of the same batch may still point at it): until then fd is -1. */
 struct upstream_fd {
 	uint8_t tag; /* LOOP_TAG_UPSTREAM */
 	int fd;
+	struct upstream_fd *dead_next;
 };
+static struct upstream_fd *dead_ufds;
 
 struct timer {
 	int64_t due_us;
@@ -725,9 +728,12 @@ static int multi_watch(void *loop, int fd, int events)
 	}
 	struct upstream_fd *u = L.ufds[fd];
 	if (!events) {
-		if (u)
+		if (u) {
 			epoll_ctl(L.epfd, EPOLL_CTL_DEL, fd, NULL); /* it may be closed already */
-		free(u);
+			u->fd = -1;
+			u->dead_next = dead_ufds;
+			dead_ufds = u;
+		}
 		L.ufds[fd] = NULL;
 		return 0;
 	}
@@ -805,6 +811,8 @@ static void *run(void *arg)
 				live_on_event(p, ev[i].events);
 			} else if (*(uint8_t *)p == LOOP_TAG_UPSTREAM) {
 				uint32_t e = ev[i].events;
+				if (((struct upstream_fd *)p)->fd < 0)
+					continue; /* libcurl let go of it earlier in this batch */
 				upstream_multi_socket(L.multi, ((struct upstream_fd *)p)->fd,
 				                      (e & EPOLLIN ? UPSTREAM_IN : 0) | (e & EPOLLOUT ? UPSTREAM_OUT : 0) |
 				                          (e & (EPOLLERR | EPOLLHUP) ? UPSTREAM_ERR : 0));
@@ -819,6 +827,10 @@ static void *run(void *arg)
 				else
 					on_head_bytes(c);
 			}
+		}
+		for (struct upstream_fd *u; (u = dead_ufds);) {
+			dead_ufds = u->dead_next;
+			free(u);
 		}
 		run_timers();
 		expire();
@@ -1024,6 +1036,10 @@ void loop_stop(void)
 	L.multi = NULL;
 	for (int i = 0; i < L.nufds; i++)
 		free(L.ufds[i]);
+	for (struct upstream_fd *u; (u = dead_ufds);) {
+		dead_ufds = u->dead_next;
+		free(u);
+	}
 	free(L.ufds);
 	L.ufds = NULL;
 	L.nufds = 0;
