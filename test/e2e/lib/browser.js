@@ -27,7 +27,8 @@ async function launch() {
 
 // A page in a context of its own (its own localStorage, so its own session).
 async function newPage(browser, width = 1280, height = 860) {
-  const context = await browser.newContext({ viewport: { width, height } });
+  // reduced motion: a toast caught half-faded would fail the contrast check by timing alone
+  const context = await browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
   const page = await context.newPage();
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) problems.push(m.text()); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
