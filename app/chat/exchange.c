@@ -10,13 +10,8 @@
 #include "chat/internal.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "core/time.h"
 #include "http/live.h"
 #include "http/loop.h"
-
-/* While the model is silent, a comment goes to the client this often: a write to a closed
- * connection fails by the second one, which is how a departed client is noticed. */
-#define PROBE_US 250000
 
 /* A JSON turn holds a worker thread for as long as the model talks. Past this many at once,
  * new ones get 503 so that the threads left can still answer everything else. (Streamed
@@ -29,14 +24,6 @@ static int turns_max(void)
 	long long reserve = threads / 8 > 4 ? threads / 8 : 4;
 	return (int)(threads - reserve > 1 ? threads - reserve : 1);
 }
-
-struct turn {
-	struct req *r;
-	enum reply_mode mode;
-	struct buf reply;
-	int64_t last_write_us;
-	bool gone; /* the client closed the connection */
-};
 
 /* One SSE event, "event: NAME\ndata: JSON\n\n", into e. */
 static int event_bytes(struct buf *e, const char *name, const struct buf *json)
@@ -58,42 +45,10 @@ static int delta_json(struct buf *j, const char *text, size_t n)
 	return jw_finish(&w);
 }
 
-/* One SSE event as one chunk of the response. */
-static int send_event(struct turn *t, const char *name, struct buf *json)
-{
-	struct buf e = BUF_INIT(json->len + 64);
-	int rc = event_bytes(&e, name, json) ? ERR_NOMEM : res_stream_write(t->r, e.ptr, e.len);
-	buf_free(&e);
-	t->last_write_us = time_mono_us();
-	if (rc == ERR_IO)
-		t->gone = true;
-	return rc;
-}
-
+/* A JSON turn gathers the reply on its worker. */
 static int on_delta(void *ctx, const char *text, size_t n)
 {
-	struct turn *t = ctx;
-	if (buf_add(&t->reply, text, n))
-		return 1; /* over the reply limit: stop the model */
-	if (t->mode != REPLY_SSE)
-		return 0;
-	struct buf j = BUF_INIT(n * 6 + 64);
-	int rc = delta_json(&j, text, n) ? ERR_NOMEM : send_event(t, "delta", &j);
-	buf_free(&j);
-	return rc != 0;
-}
-
-static int on_tick(void *ctx)
-{
-	struct turn *t = ctx;
-	if (t->mode != REPLY_SSE || t->gone)
-		return t->gone;
-	if (time_mono_us() - t->last_write_us < PROBE_US)
-		return 0;
-	t->last_write_us = time_mono_us();
-	if (res_stream_write(t->r, ":\n", 2) != 0)
-		t->gone = true;
-	return t->gone;
+	return buf_add(ctx, text, n) != 0; /* over the reply limit: stop the model */
 }
 
 /* Starts an event's JSON object in b. */
@@ -104,7 +59,8 @@ static void event_begin(struct buf *b, struct jw *w)
 	jw_obj(w);
 }
 
-static void send_user_event(struct turn *t, const struct chat_msg *m)
+/* The stream's first event, from the worker: the stored user message. */
+static void send_user_event(struct req *r, const struct chat_msg *m)
 {
 	struct buf b;
 	struct jw w;
@@ -114,8 +70,10 @@ static void send_user_event(struct turn *t, const struct chat_msg *m)
 	jw_kstr(&w, "chat_id", m->chat_id);
 	jw_kstr(&w, "content", m->content);
 	jw_obj_end(&w);
-	if (jw_finish(&w) == 0)
-		send_event(t, "message", &b);
+	struct buf e = BUF_INIT(2 << 20);
+	if (jw_finish(&w) == 0 && event_bytes(&e, "message", &b) == 0)
+		(void)res_stream_write(r, e.ptr, e.len); /* a failure shows on the loop as a closed socket */
+	buf_free(&e);
 	buf_free(&b);
 }
 
@@ -293,7 +251,7 @@ static int stream_on_loop(struct req *r, const struct chat *c, const char *conte
 	     (st->msg.created_at = arena_strdup(&st->arena, reply->created_at));
 	const char *model = ok && c->model ? arena_strdup(&st->arena, c->model) : NULL;
 	st->msg.chat_id = st->chat_id;
-	st->call = (struct llm_call){copy, k, model, turn_delta, NULL, st};
+	st->call = (struct llm_call){copy, k, model, turn_delta, st};
 	st->conn_alive = true;
 	if (!ok || !(st->live_id = live_open(r, LIVE_STREAM, NULL, NULL, &turn_ops, st, NULL, 0))) {
 		turn_free(st);
@@ -346,34 +304,30 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 	struct chat_msg reply = {.chat_id = c->id, .role = "assistant"};
 	if (chat_msg_stamp(&r->arena, &reply))
 		return ERR_NOMEM;
-	struct turn t = {.r = r, .mode = mode, .last_write_us = time_mono_us()};
-	buf_init(&t.reply, REPLY_MAX);
 	if (mode == REPLY_SSE) {
 		res_header(r, "X-Accel-Buffering", "no");
-		if (res_stream_start(r, 200, "text/event-stream; charset=utf-8") != 0) {
-			buf_free(&t.reply);
+		if (res_stream_start(r, 200, "text/event-stream; charset=utf-8") != 0)
 			return 0;
-		}
-		send_user_event(&t, &user);
-		buf_free(&t.reply);
+		send_user_event(r, &user);
 		return stream_on_loop(r, c, content, msgs, k, &reply);
 	}
-	struct llm_call call = {msgs, k, c->model, on_delta, on_tick, &t};
+	struct buf text = BUF_INIT(REPLY_MAX);
+	struct llm_call call = {msgs, k, c->model, on_delta, &text};
 	struct llm_result res;
 	llm_complete(&call, &res);
 
 	/* the reply, whole or not, is kept */
-	reply.content = buf_str(&t.reply);
+	reply.content = buf_str(&text);
 	reply.status = res.status == LLM_OK ? "complete" : "incomplete";
 	reply.prompt_tokens = res.prompt_tokens;
 	reply.completion_tokens = res.completion_tokens;
-	if (t.reply.len > 0 || res.status == LLM_OK)
+	if (text.len > 0 || res.status == LLM_OK)
 		(void)chat_msg_insert(&r->arena, r->user_id, &reply, content);
 	if (res.status != LLM_OK && res.status != LLM_CANCELLED)
 		log_warn("chat reply failed", "code", http_err_info(res.code)->code, NULL);
 
 	if (res.status != LLM_OK) {
-		buf_free(&t.reply);
+		buf_free(&text);
 		return http_error(r, res.code, res.message, NULL);
 	}
 	struct jw w;
@@ -381,7 +335,7 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 	jw_obj(&w);
 	if (mode == REPLY_COMPAT) {
 		jw_kstr(&w, "thread_id", c->id);
-		jw_kstr(&w, "text", buf_str(&t.reply));
+		jw_kstr(&w, "text", buf_str(&text));
 	} else {
 		jw_key(&w, "user_message");
 		chat_msg_json(&w, &user);
@@ -391,6 +345,6 @@ static int exchange(struct req *r, const struct chat *c, const char *content, en
 	}
 	jw_obj_end(&w);
 	rc = res_end(r, &w);
-	buf_free(&t.reply);
+	buf_free(&text);
 	return rc;
 }

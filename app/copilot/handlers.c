@@ -163,7 +163,7 @@ static int answer(struct req *r, struct session *s, struct detail *d)
 			msgs[0] = (struct llm_msg){"system", sys};
 			memcpy(msgs + 1, hist, sizeof *msgs * n);
 			msgs[n + 1] = (struct llm_msg){"user", d->input};
-			struct llm_call call = {msgs, n + 2, NULL, gather, NULL, &out};
+			struct llm_call call = {msgs, n + 2, NULL, gather, &out};
 			struct llm_result res;
 			llm_complete(&call, &res);
 			source = res.demo ? "demo" : "llm";

@@ -23,7 +23,7 @@ struct stream {
 	struct llm_result *res;
 	struct sse sse;
 	bool done;      /* [DONE] or a finish_reason: the reply is whole */
-	bool cancelled; /* on_delta or on_tick asked to stop */
+	bool cancelled; /* on_delta asked to stop */
 	bool malformed;
 	bool error_event; /* the server reported an error inside the stream */
 };
@@ -127,15 +127,6 @@ static int on_data(void *ctx, const char *p, size_t n)
 	if (rc == ERR_TOOBIG)
 		s->malformed = true;
 	return UPSTREAM_BAD;
-}
-
-static int on_tick(void *ctx)
-{
-	struct stream *s = ctx;
-	if (s->c->on_tick(s->c->ctx) == 0)
-		return 0;
-	s->cancelled = true;
-	return 1;
 }
 
 /* How the call ended, in llm's words: the stream's own verdict first, then the client's. */
@@ -243,8 +234,6 @@ void llm_complete(const struct llm_call *c, struct llm_result *res)
 		return;
 	}
 	sse_init(&s.sse, on_event, &s);
-	rq.on_tick = c->on_tick ? on_tick : NULL;
-	rq.tick_ms = LLM_TICK_MS;
 	struct upstream_res u;
 	int rc = upstream_perform(&rq, &u);
 	outcome(&s, rc, &u, res);

@@ -71,7 +71,7 @@ void llm_demo(const struct llm_call *c, struct llm_result *res)
 		struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
 		if (delay)
 			nanosleep(&ts, NULL);
-		if ((c->on_tick && c->on_tick(c->ctx) != 0) || c->on_delta(c->ctx, p, n) != 0) {
+		if (c->on_delta(c->ctx, p, n) != 0) {
 			llm_fail(res, LLM_CANCELLED, E_CANCELLED, "the caller went away");
 			break;
 		}

@@ -23,17 +23,12 @@ struct llm_call {
 	const char *model; /* NULL: LLM_MODEL */
 	/* Each piece of the reply as it arrives (valid UTF-8, n > 0). Non-zero cancels. */
 	int (*on_delta)(void *ctx, const char *text, size_t n);
-	/* Called at least every LLM_TICK_MS while waiting; non-zero cancels (the caller's
-	 * client went away). May be NULL. */
-	int (*on_tick)(void *ctx);
 	void *ctx;
 };
 
-#define LLM_TICK_MS 200
-
 enum llm_status {
 	LLM_OK = 0,
-	LLM_CANCELLED,   /* on_delta or on_tick asked to stop */
+	LLM_CANCELLED,   /* on_delta asked to stop (or llm_cancel) */
 	LLM_UNAVAILABLE, /* could not reach it, or the circuit is open: 503 */
 	LLM_UPSTREAM,    /* it answered with an error or nonsense, or cut the stream: 502 */
 	LLM_TIMEOUT,     /* it went silent for LLM_IDLE_TIMEOUT_MS: 504 */
@@ -54,7 +49,7 @@ struct llm_result {
 void llm_complete(const struct llm_call *c, struct llm_result *res);
 
 /* The same call without a thread: on the loop thread (http/loop.h), it starts c and returns;
- * the reply comes through c->on_delta on the loop thread (c->on_tick is not used), then
+ * the reply comes through c->on_delta on the loop thread, then
  * on_end(c->ctx, res) exactly once, unless llm_cancel came first. c, and everything it points
  * to, must stay valid until then (the struct itself is copied). NULL when it could not start
  * (on_end will not run; *failed says why). */
