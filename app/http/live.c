@@ -208,47 +208,45 @@ static bool flush(struct live *l)
 	return true;
 }
 
-/* Queues a then b as one piece and writes what the socket takes now. A client whose queue
- * would pass CONN_SEND_QUEUE_BYTES is dropped. */
-static void out(struct live *l, const void *a, size_t an, const void *b, size_t bn)
+/* Writes the pieces v[0..n) (at most 3) as one, what the socket takes now, and queues the rest
+ * as one copy. A client whose queue would pass CONN_SEND_QUEUE_BYTES is dropped. */
+static void outv(struct live *l, struct iovec *v, int n)
 {
 	if (l->dead)
 		return;
 	if (l->kind == LIVE_STREAM)
 		l->last_out_us = time_mono_us();
+	size_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += v[i].iov_len;
+	size_t done = 0;
 	if (!l->q && !l->ssl) { /* the usual case: straight out, no copy */
-		struct iovec iov[2] = {{(void *)a, an}, {(void *)b, bn}};
-		ssize_t n = writev(l->fd, iov, bn ? 2 : 1);
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		ssize_t w = writev(l->fd, v, n);
+		if (w < 0 && errno != EAGAIN && errno != EINTR) {
 			doom(l);
 			return;
 		}
-		size_t done = n > 0 ? (size_t)n : 0;
-		if (done == an + bn)
+		done = w > 0 ? (size_t)w : 0;
+		if (done == total)
 			return;
-		if (done >= an) {
-			b = (const char *)b + (done - an);
-			bn -= done - an;
-			an = 0;
-		} else {
-			a = (const char *)a + done;
-			an -= done;
-		}
 	}
-	if (l->q_bytes + an + bn > (size_t)loop_send_queue_max()) {
+	if (l->q_bytes + total - done > (size_t)loop_send_queue_max()) {
 		atomic_fetch_add(&dropped, 1);
 		doom(l);
 		return;
 	}
-	struct chunk *c = malloc(sizeof *c + an + bn);
+	struct chunk *c = malloc(sizeof *c + total - done);
 	if (!c) {
 		doom(l);
 		return;
 	}
-	memcpy(c->data, a, an);
-	if (bn)
-		memcpy(c->data + an, b, bn);
-	c->len = an + bn;
+	c->len = 0;
+	for (int i = 0; i < n; i++) { /* what the socket did not take */
+		size_t skip = done < v[i].iov_len ? done : v[i].iov_len;
+		done -= skip;
+		memcpy(c->data + c->len, (const char *)v[i].iov_base + skip, v[i].iov_len - skip);
+		c->len += v[i].iov_len - skip;
+	}
 	c->off = 0;
 	c->next = NULL;
 	if (l->q_tail)
@@ -260,6 +258,12 @@ static void out(struct live *l, const void *a, size_t an, const void *b, size_t 
 	flush(l);
 }
 
+static void out(struct live *l, const void *a, size_t an, const void *b, size_t bn)
+{
+	struct iovec v[2] = {{(void *)a, an}, {(void *)b, bn}};
+	outv(l, v, bn ? 2 : 1);
+}
+
 static void ws_out(struct live *l, int op, const void *p, size_t n)
 {
 	uint8_t head[WS_FRAME_HEAD_MAX];
@@ -268,7 +272,8 @@ static void ws_out(struct live *l, int op, const void *p, size_t n)
 		out(l, head, hn, p, n);
 }
 
-/* One SSE event as one chunk of the chunked body: id (durable only), event name, data. */
+/* One SSE event as one chunk of the chunked body: id (durable only), event name, data (the
+ * frame is one line of JSON: no raw newlines), the blank line and the chunk's end. */
 static void sse_out(struct live *l, int64_t seq, const char *frame, size_t n)
 {
 	char type[80] = "message";
@@ -284,15 +289,8 @@ static void sse_out(struct live *l, int64_t seq, const char *frame, size_t n)
 		snprintf(idline, sizeof idline, "id: %lld\n", (long long)seq);
 	int body = snprintf(NULL, 0, "%sevent: %s\ndata: ", idline, type) + (int)n + 2;
 	int hn = snprintf(head, sizeof head, "%x\r\n%sevent: %s\ndata: ", body, idline, type);
-	/* the frame is one line of JSON (no raw newlines), then the blank line and the chunk's end */
-	struct buf b = BUF_INIT(n + 16);
-	if (buf_add(&b, frame, n) || buf_adds(&b, "\n\n\r\n")) {
-		buf_free(&b);
-		doom(l);
-		return;
-	}
-	out(l, head, (size_t)hn, b.ptr, b.len);
-	buf_free(&b);
+	struct iovec v[3] = {{head, (size_t)hn}, {(void *)frame, n}, {"\n\n\r\n", 4}};
+	outv(l, v, 3);
 }
 
 void live_frame(struct live *l, int64_t seq, const char *frame, size_t n)
@@ -304,12 +302,8 @@ void live_frame(struct live *l, int64_t seq, const char *frame, size_t n)
 	} else if (n) {
 		char head[24];
 		int hn = snprintf(head, sizeof head, "%zx\r\n", n);
-		struct buf b = BUF_INIT(n + 8);
-		if (buf_add(&b, frame, n) || buf_adds(&b, "\r\n"))
-			doom(l);
-		else
-			out(l, head, (size_t)hn, b.ptr, b.len);
-		buf_free(&b);
+		struct iovec v[3] = {{head, (size_t)hn}, {(void *)frame, n}, {"\r\n", 2}};
+		outv(l, v, 3);
 	}
 }
 
@@ -628,13 +622,7 @@ static void reap(void)
 			all = l->next;
 		if (l->next)
 			l->next->prev = l->prev;
-		if (l->ssl) {
-			mbedtls_ssl_close_notify(l->ssl);
-			mbedtls_ssl_free(l->ssl);
-			free(l->ssl);
-		}
-		close(l->fd);
-		loop_release(l->peer);
+		loop_close_socket(l->fd, l->ssl, l->peer);
 		atomic_fetch_sub(&open_count[l->kind], 1);
 		for (struct chunk *c = l->q, *next; c; c = next) {
 			next = c->next;

@@ -224,10 +224,8 @@ void loop_closed(int fd)
 {
 	union addr a;
 	socklen_t n = sizeof a;
-	if (fd < 0 || getpeername(fd, &a.sa, &n) != 0)
-		return;
-	addr_release(&a);
-	metrics_connections(-1);
+	if (fd >= 0 && getpeername(fd, &a.sa, &n) == 0)
+		loop_release(&a);
 }
 
 /* ---- lists and timers ------------------------------------------------------------------ */
@@ -273,14 +271,7 @@ static void conn_free(struct conn *c)
 static void conn_close(struct conn *c)
 {
 	list_remove(c);
-	if (c->ssl) {
-		mbedtls_ssl_close_notify(c->ssl);
-		mbedtls_ssl_free(c->ssl);
-		free(c->ssl);
-	}
-	close(c->fd); /* also leaves the epoll set */
-	addr_release(&c->peer);
-	metrics_connections(-1);
+	loop_close_socket(c->fd, c->ssl, &c->peer);
 	conn_free(c);
 }
 
@@ -440,11 +431,7 @@ static void on_head_bytes(struct conn *c)
 		            memcmp(c->buf, "OPTIONS ", 8) == 0);
 		hand_over(c);
 	} else if (rc < 0) {
-		enum http_err e = hc.status == 413   ? E_PAYLOAD_TOO_LARGE
-		                  : hc.status == 431 ? E_HEADERS_TOO_LARGE
-		                  : hc.status == 505 ? E_HTTP_VERSION
-		                                     : E_MALFORMED_REQUEST;
-		refuse(c, e, hc.why);
+		refuse(c, server_head_error(&hc), hc.why);
 	}
 }
 
@@ -627,6 +614,17 @@ void loop_release(const void *peer)
 {
 	addr_release((const union addr *)peer);
 	metrics_connections(-1);
+}
+
+void loop_close_socket(int fd, void *ssl, const void *peer)
+{
+	if (ssl) {
+		mbedtls_ssl_close_notify(ssl);
+		mbedtls_ssl_free(ssl);
+		free(ssl);
+	}
+	close(fd); /* also leaves the epoll set */
+	loop_release(peer);
 }
 
 unsigned long long loop_refused(void)
@@ -980,13 +978,8 @@ void loop_park(struct mg_handoff *h)
 	struct conn *c = calloc(1, sizeof *c);
 	if (!c) {
 		/* no memory to hold it: close it here (it was counted at accept) */
-		if (h->ssl) {
-			mbedtls_ssl_free(h->ssl);
-			free(h->ssl);
-		}
-		close(h->fd);
+		loop_close_socket(h->fd, h->ssl, h->remote);
 		free(h->pending);
-		loop_release(h->remote);
 		return;
 	}
 	c->tag = LOOP_TAG_CONN;

@@ -43,8 +43,11 @@ void loop_task(struct loop_post *p);
 #define LOOP_TAG_LIVE 2
 #define LOOP_TAG_UPSTREAM 3
 int loop_watch(int fd, uint32_t events, void *ptr, bool add);
-/* A connection live.c closed: its address slot and count go (peer: its sockaddr). */
+/* A connection closed elsewhere: its address slot and count go (peer: its sockaddr). */
 void loop_release(const void *peer);
+/* Closes a connection the loop counted: TLS says goodbye (best effort) and its context is
+ * freed, the socket closed, its counts released. */
+void loop_close_socket(int fd, void *ssl, const void *peer);
 long long loop_send_queue_max(void);
 /* Loop thread only: runs p on the loop thread in ms (or at once when it is stopping). */
 WUR int loop_timer(int ms, struct loop_post *p);

@@ -651,6 +651,16 @@ int server_refusal(struct buf *out, enum http_err e, const char *why)
 	return rc;
 }
 
+enum http_err server_head_error(const struct head_check *hc)
+{
+	switch (hc->status) {
+	case 413: return E_PAYLOAD_TOO_LARGE;
+	case 431: return E_HEADERS_TOO_LARGE;
+	case 505: return E_HTTP_VERSION;
+	}
+	return E_MALFORMED_REQUEST;
+}
+
 /* Every head a worker reads itself (the next request on a kept-alive connection) passes the
  * same strict check as the heads the loop reads. */
 static int on_check_request(struct mg_connection *conn, const char *head, int len)
@@ -658,12 +668,8 @@ static int on_check_request(struct mg_connection *conn, const char *head, int le
 	struct head_check hc;
 	if (head_check(head, (size_t)len, body_max, &hc) >= 0)
 		return 0;
-	enum http_err e = hc.status == 413   ? E_PAYLOAD_TOO_LARGE
-	                  : hc.status == 431 ? E_HEADERS_TOO_LARGE
-	                  : hc.status == 505 ? E_HTTP_VERSION
-	                                     : E_MALFORMED_REQUEST;
 	struct buf out = BUF_INIT(4096);
-	if (server_refusal(&out, e, hc.why) == 0)
+	if (server_refusal(&out, server_head_error(&hc), hc.why) == 0)
 		mg_write(conn, out.ptr, out.len);
 	buf_free(&out);
 	return 1;

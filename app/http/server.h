@@ -41,5 +41,8 @@ void server_stop(void);
 /* A whole response refusing a request before it reached a handler (malformed head, a limit),
  * with Connection: close; why replaces the table's meaning (plain text, no quotes). */
 WUR int server_refusal(struct buf *out, enum http_err e, const char *why);
+struct head_check;
+/* The error table's code for a head the strict reader refused. */
+enum http_err server_head_error(const struct head_check *hc);
 
 #endif
