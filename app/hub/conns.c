@@ -282,35 +282,28 @@ static int open_for(struct req *r, enum live_kind kind, const char *accept, int6
 	}
 	/* live delivery is held for this connection from here on; what committed before is in
 	 * the log, read now; the transport drops what both give */
-	struct hub_pos pos = {0};
 	int64_t at = 0;
-	if (since < 0) {
-		if (hub_head(key, &at) != 0) {
-			live_end(id, WS_CLOSE_INTERNAL, "the event log could not be read");
-			return 0;
-		}
-	} else if (hub_head(key, &at) != 0) {
+	bool resync = false;
+	int rc = hub_head(key, &at);
+	if (!rc && since >= 0 && at - since > REPLAY_MAX) {
+		resync = true;
+	} else if (!rc && since >= 0) {
+		struct replay_ctx ctx = {id};
+		struct hub_pos pos = {.at = since};
+		do
+			rc = hub_replay(key, pos.at, REPLAY_BATCH, replay_each, &ctx, &pos);
+		while (!rc && pos.more);
+		resync = pos.resync;
+		at = resync ? pos.head : pos.at;
+	}
+	if (rc) {
 		live_end(id, WS_CLOSE_INTERNAL, "the event log could not be read");
 		return 0;
-	} else if (at - since > REPLAY_MAX) {
+	}
+	if (resync) {
 		char f[96];
 		int fn = snprintf(f, sizeof f, "{\"type\":\"resync\",\"seq\":%lld}", (long long)at);
 		live_send(id, 0, f, (size_t)fn);
-	} else {
-		struct replay_ctx rc = {id};
-		pos.at = since;
-		do {
-			if (hub_replay(key, pos.at, REPLAY_BATCH, replay_each, &rc, &pos) != 0) {
-				live_end(id, WS_CLOSE_INTERNAL, "the event log could not be read");
-				return 0;
-			}
-		} while (pos.more);
-		at = pos.resync ? pos.head : pos.at;
-		if (pos.resync) {
-			char f[96];
-			int fn = snprintf(f, sizeof f, "{\"type\":\"resync\",\"seq\":%lld}", (long long)pos.head);
-			live_send(id, 0, f, (size_t)fn);
-		}
 	}
 	live_release(id, key, at);
 	return 0;
