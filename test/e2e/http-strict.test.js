@@ -266,6 +266,30 @@ describe('strict request heads', () => {
       (fold) => `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a\r\n${fold}b\r\n\r\n`);
   });
 
+  test('a head over 16 KiB or over 64 fields: 431; HTTP/2.0: 505; each closed, with its error code', async () => {
+    const fields = Array.from({ length: 65 }, (_, i) => `X-F${i}: v\r\n`).join('');
+    const cases = {
+      'a 17 KiB header': [get('/health', `X-Big: ${'a'.repeat(17 * 1024)}\r\n`), 431, 'headers_too_large'],
+      '65 fields': [get('/health', fields), 431, 'headers_too_large'],
+      'HTTP/2.0': ['GET /health HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n', 505, 'http_version_not_supported'],
+    };
+    for (const [name, [bytes, status, code]] of Object.entries(cases)) {
+      const r = await exchange(app.port, bytes);
+      assert.deepEqual(r.statuses, [status], name);
+      assert.equal(JSON.parse(r.responses[0].body).error.code, code, name);
+      assert.ok(r.closed, `${name}: closed`);
+    }
+  });
+
+  // the second request of a pipelined pair is read by the worker that answered the first:
+  // the same strict reader refuses it there
+  test('a malformed request after a good one on the same connection: 200 then 400, closed', async () => {
+    const r = await exchange(app.port, get('/health') + 'GET /health HTTP/1.1\nHost: 127.0.0.1\n\n');
+    assert.deepEqual(r.statuses, [200, 400]);
+    assert.equal(JSON.parse(r.responses[1].body).error.code, 'malformed_request');
+    assert.ok(r.closed);
+  });
+
   // RFC 9112 allows 501 for a transfer coding the server does not know; this product answers
   // 400 for every framing it refuses, so a client sees one status for one kind of fault.
   test('a Transfer-Encoding other than chunked: 400 and closed', async () => {
