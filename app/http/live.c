@@ -777,11 +777,6 @@ void *live_user(const struct live *l)
 	return l->user;
 }
 
-void live_set_expiry(struct live *l, int64_t expires_us)
-{
-	l->expires_us = expires_us;
-}
-
 long long live_open_count(enum live_kind kind)
 {
 	return atomic_load(&open_count[kind]);

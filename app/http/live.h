@@ -52,7 +52,6 @@ void live_expire_at(uint64_t id, int64_t expires_us);
 struct live *live_get(uint64_t id); /* NULL once it ended */
 uint64_t live_id(const struct live *l);
 void *live_user(const struct live *l);
-void live_set_expiry(struct live *l, int64_t expires_us);
 int live_count(const char *key); /* connections subscribed to key */
 void live_frame(struct live *l, int64_t seq, const char *frame, size_t n);
 /* to every connection subscribed to key, now */
