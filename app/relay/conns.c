@@ -1,7 +1,9 @@
 /* relay/conns.c: the relay's part of a /ws socket. A socket opened with ?device_id=N is that
  * device's relay connection (one per device: a newer one closes the older with 4409): its
  * queue goes out page by page as the socket drains, then new messages as they commit, each
- * once (a cursor of the last seq sent). Frames from the client (send, message, ack) are
+ * once (a cursor of the last seq sent). A socket without a device of an account that has none
+ * (a client of the original backend) is a connection of its inbox, device 0, which any number
+ * of sockets share: each gets the inbox's messages, an ack from any removes one. Frames from the client (send, message, ack) are
  * handled one at a time per socket, in order, on the loop's task threads. The maps and the
  * sockets' state belong to the loop thread; the database is only touched on task threads. */
 #include <stdio.h>
@@ -40,7 +42,8 @@ struct job {
 
 struct rsock {
 	char user_id[RELAY_ID_MAX];
-	int64_t device; /* 0: not a device's relay connection */
+	int64_t device; /* 0 and not inbox: not a relay connection; negative: replaced */
+	bool inbox;     /* a connection of the account's inbox (device 0) */
 	uint64_t id;    /* the live connection's, once ready */
 	bool mapped;    /* in the maps (on the loop thread from ready to close) */
 	struct rsock *id_next, *dev_next;
@@ -80,6 +83,12 @@ static struct rsock *find_device(const char *user, int64_t device)
 		if (s->device == device && strcmp(s->user_id, user) == 0)
 			return s;
 	return NULL;
+}
+
+/* Whether rs is (still) a relay connection: its device's, or one of its inbox's. */
+static bool relaying(struct rsock *rs)
+{
+	return rs->inbox ? rs->mapped : rs->device > 0 && find_device(rs->user_id, rs->device) == rs;
 }
 
 static void unmap_device(struct rsock *rs)
@@ -162,7 +171,7 @@ static void page_done(struct loop_post *p)
 	struct rsock *rs = find_id(pg->id);
 	struct live *l = rs ? live_get(rs->id) : NULL;
 	/* a socket replaced by a newer one of its device reads no more */
-	if (!l || find_device(rs->user_id, rs->device) != rs) {
+	if (!l || !relaying(rs)) {
 		buf_free(&pg->frames);
 		free(pg);
 		return;
@@ -242,11 +251,10 @@ struct relay_delivery *relay_delivery_new(const char *user, int64_t device_id, c
 	return d;
 }
 
-static void delivery_run(struct loop_post *p)
+/* A message that committed for rs's device (the inbox has several sockets). */
+static void deliver_to(struct rsock *rs, const struct relay_delivery *d)
 {
-	struct relay_delivery *d = (struct relay_delivery *)p;
-	struct rsock *rs = find_device(d->user_id, d->device_id);
-	struct live *l = rs ? live_get(rs->id) : NULL;
+	struct live *l = live_get(rs->id);
 	if (l && d->seq > rs->cursor) {
 		if (!rs->caught_up) {
 			rs->missed = true; /* the page being read, or the next one, has it */
@@ -260,6 +268,17 @@ static void delivery_run(struct loop_post *p)
 			rs->cursor = d->seq;
 		}
 	}
+}
+
+static void delivery_run(struct loop_post *p)
+{
+	struct relay_delivery *d = (struct relay_delivery *)p;
+	for (struct rsock *rs = by_device[device_hash(d->user_id, d->device_id)]; rs; rs = rs->dev_next)
+		if (rs->device == d->device_id && strcmp(rs->user_id, d->user_id) == 0) {
+			deliver_to(rs, d);
+			if (d->device_id)
+				break; /* one connection per device */
+		}
 	free(d);
 }
 
@@ -303,6 +322,7 @@ struct task {
 	uint64_t id;
 	char user_id[RELAY_ID_MAX];
 	int64_t device;
+	bool inbox;
 	struct job *jobs; /* one send or message, or acks */
 };
 
@@ -335,7 +355,7 @@ static void run_acks(struct task *t, struct arena *a)
 		}
 		ids[n++] = id->str;
 	}
-	if (t->device == 0 && n) {
+	if (t->device == 0 && !t->inbox && n) {
 		send_error(t->id, NULL, NULL, "invalid_input", "acks come from a device's connection (/ws?device_id=N)");
 		return;
 	}
@@ -423,6 +443,7 @@ static void next_job(struct rsock *rs)
 	t->id = rs->id;
 	snprintf(t->user_id, sizeof t->user_id, "%s", rs->user_id);
 	t->device = rs->device;
+	t->inbox = rs->inbox;
 	/* a send alone; acks in a row together */
 	struct job *last = rs->jobs;
 	int n = 1;
@@ -462,11 +483,16 @@ static int part_open(struct req *r, void **state)
 			return rc;
 		device = v;
 	}
+	struct relay_device devs[RELAY_DEVICES_MAX];
+	int ndevs = 1;
+	if (!device && relay_store_devices(&r->arena, r->user_id, devs, &ndevs) != 0)
+		return http_error(r, E_UNAVAILABLE, "the devices could not be read", NULL);
 	struct rsock *rs = calloc(1, sizeof *rs);
 	if (!rs)
 		return ERR_NOMEM;
 	snprintf(rs->user_id, sizeof rs->user_id, "%s", r->user_id);
 	rs->device = device;
+	rs->inbox = ndevs == 0;
 	*state = rs;
 	return 0;
 }
@@ -481,9 +507,9 @@ static void part_ready(void *state, struct live *l)
 	unsigned b = (unsigned)(rs->id % BUCKETS);
 	rs->id_next = by_id[b];
 	by_id[b] = rs;
-	if (!rs->device)
+	if (!rs->device && !rs->inbox)
 		return;
-	struct rsock *old = find_device(rs->user_id, rs->device);
+	struct rsock *old = rs->inbox ? NULL : find_device(rs->user_id, rs->device);
 	if (old) {
 		struct live *ol = live_get(old->id);
 		unmap_device(old);
@@ -534,7 +560,7 @@ static void part_flushed(void *state, struct live *l)
 {
 	(void)l;
 	struct rsock *rs = state;
-	if (rs->wait_flush && !rs->reading && rs->device > 0) {
+	if (rs->wait_flush && !rs->reading && relaying(rs)) {
 		rs->wait_flush = false;
 		start_read(rs);
 	}
@@ -549,7 +575,7 @@ static void part_close(void *state)
 				*p = rs->id_next;
 				break;
 			}
-		if (rs->device > 0 && find_device(rs->user_id, rs->device) == rs)
+		if (relaying(rs))
 			unmap_device(rs);
 	}
 	jobs_free(rs->jobs);

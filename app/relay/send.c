@@ -168,7 +168,8 @@ static int accept_all(struct relay_accept *x)
 	return rc;
 }
 
-/* The original backend's form: the payload to every device of the recipient as it is. */
+/* The original backend's form: the payload to every device of the recipient as it is, or to
+ * its inbox (device 0) while it has no device: the sockets its clients open without one. */
 static int accept_simple(struct arena *a, struct relay_accept *x, const struct json *payload, struct relay_outcome *o)
 {
 	if (!payload || payload->type != JSON_STRING || payload->len == 0 || payload->len > RELAY_CONTENT_MAX) {
@@ -195,8 +196,13 @@ static int accept_simple(struct arena *a, struct relay_accept *x, const struct j
 			e->content = (const unsigned char *)payload->str;
 			e->len = payload->len;
 		}
-		if (x->n == 0)
+		if (n == 0) { /* an account of the original backend's clients: its inbox (device 0) */
+			x->env[0].content = (const unsigned char *)payload->str;
+			x->env[0].len = payload->len;
+			x->n = 1;
+		} else if (x->n == 0) {
 			return ERR_NOTFOUND;
+		}
 		rc = accept_all(x);
 		if (rc == ERR_INVAL && x->refusal != REFUSED_MISMATCH && x->refusal != REFUSED_STALE)
 			break;

@@ -496,6 +496,11 @@ static int devices_check(struct relay_accept *x)
 	arena_free(&a);
 	if (rc)
 		return rc;
+	/* the inbox of an account without devices takes the simple form, while it has none */
+	if (x->n == 1 && x->env[0].device_id == 0 && x->env[0].type == 0) {
+		x->refusal = n ? REFUSED_MISMATCH : REFUSED_NOT;
+		return n ? ERR_INVAL : 0;
+	}
 	if (n == 0)
 		return ERR_NOTFOUND;
 	bool self = strcmp(x->sender, x->recipient) == 0;

@@ -340,6 +340,46 @@ test('the original backend\'s simple form reaches every device, with the payload
   a.close();
 });
 
+test('accounts without devices (the original backend\'s clients) share an inbox on plain sockets', async () => {
+  const alice = await register(app);
+  const bob = await register(app);
+  const a = connect(app, alice);
+  await a.opened;
+  await a.next((f) => f.type === 'queue_empty'); // alice has no device either: her inbox
+  a.send1({ type: 'message', to: bob.id, payload: 'while you were away' });
+  const s1 = await a.next((f) => f.type === 'sent');
+  const tab1 = connect(app, bob);
+  await tab1.opened;
+  const m1 = await tab1.next((f) => f.type === 'message');
+  assert.deepEqual([m1.id, m1.payload, m1.from_device], [s1.message_id, 'while you were away', 0]);
+  await tab1.next((f) => f.type === 'queue_empty');
+  const tab2 = connect(app, bob);
+  await tab2.opened;
+  assert.equal((await tab2.next((f) => f.type === 'message')).id, s1.message_id, 'each socket gets the inbox');
+  await tab2.next((f) => f.type === 'queue_empty');
+  a.send1({ type: 'message', to: bob.id, payload: 'now' });
+  const s2 = await a.next((f) => f.type === 'sent');
+  for (const t of [tab1, tab2]) assert.equal((await t.next((f) => f.type === 'message')).id, s2.message_id);
+  tab2.send1({ type: 'ack', id: s1.message_id });
+  assert.equal((await a.next((f) => f.type === 'delivered')).message_id, s1.message_id);
+  tab1.close();
+  tab2.close();
+  const tab3 = connect(app, bob);
+  await tab3.opened;
+  await tab3.next((f) => f.type === 'queue_empty');
+  assert.deepEqual(tab3.frames.filter((f) => f.type === 'message').map((m) => m.id), [s2.message_id]);
+  tab3.close();
+  // once bob has a device, the simple form goes to it
+  await device(app, bob);
+  a.send1({ type: 'message', to: bob.id, payload: 'to the phone' });
+  const s3 = await a.next((f) => f.type === 'sent');
+  const phone = connect(app, bob, 1);
+  await phone.opened;
+  assert.equal((await phone.next((f) => f.type === 'message')).id, s3.message_id);
+  phone.close();
+  a.close();
+});
+
 test('a second socket of a device closes the first with 4409; a removed device is closed and its queue gone', async () => {
   const alice = await register(app);
   const bob = await register(app);
@@ -404,4 +444,37 @@ test('deleting an account takes its devices, keys and queue; the export lists th
   for (const t of ['relay_queue', 'relay_devices', 'relay_keys', 'relay_accounts']) {
     assert.equal(sqlite(db, `SELECT count(*) FROM ${t} WHERE user_id = '${bob.id}'`).stdout.trim(), '0', t);
   }
+});
+
+test('"show my presence" off: contacts never hear I am online, and I hear nobody', async () => {
+  const a = await register(app, 'A');
+  const hider = await register(app, 'Hider');
+  const c = await register(app, 'C');
+  for (const [x, y] of [[a, hider], [hider, a], [a, c], [c, a]]) {
+    assert.equal((await call(app, 'POST', '/users/contacts', x.token, { user_id: y.id })).status, 201);
+  }
+  let r = await call(app, 'PUT', '/users/me', hider.token, { show_presence: false });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.show_presence, false);
+  r = await call(app, 'PUT', '/users/me', hider.token, { show_presence: 'no' });
+  assertError(assert, r, 400, 'invalid_input');
+  const wa = connect(app, a);
+  await wa.opened;
+  await wa.next((f) => f.type === 'ready');
+  const wh = connect(app, hider);
+  await wh.opened;
+  await wh.next((f) => f.type === 'ready');
+  const wc = connect(app, c);
+  await wc.opened;
+  // the positive control: C's arrival reaches A; the hider's, before it, never did
+  await wa.next((f) => f.type === 'presence' && f.user_id === c.id && f.status === 'online');
+  assert.equal(wa.frames.filter((f) => f.type === 'presence' && f.user_id === hider.id).length, 0);
+  await sleep(200);
+  assert.equal(wh.frames.filter((f) => f.type === 'presence').length, 0, 'the hider hears nobody');
+  // typing still passes between mutual contacts
+  wh.send1({ type: 'typing', to: a.id });
+  await wa.next((f) => f.type === 'typing' && f.from === hider.id);
+  for (const w of [wa, wh, wc]) w.close();
+  r = await call(app, 'GET', '/users/me', hider.token);
+  assert.equal(r.json.show_presence, false);
 });
