@@ -42,8 +42,9 @@ struct job {
 
 struct rsock {
 	char user_id[RELAY_ID_MAX];
-	int64_t device; /* 0 and not inbox: not a relay connection; negative: replaced */
+	int64_t device; /* 0 and not inbox: not a relay connection */
 	bool inbox;     /* a connection of the account's inbox (device 0) */
+	bool replaced;  /* a newer socket of its device took over (its acks still count) */
 	uint64_t id;    /* the live connection's, once ready */
 	bool mapped;    /* in the maps (on the loop thread from ready to close) */
 	struct rsock *id_next, *dev_next;
@@ -88,7 +89,7 @@ static struct rsock *find_device(const char *user, int64_t device)
 /* Whether rs is (still) a relay connection: its device's, or one of its inbox's. */
 static bool relaying(struct rsock *rs)
 {
-	return rs->inbox ? rs->mapped : rs->device > 0 && find_device(rs->user_id, rs->device) == rs;
+	return rs->inbox ? rs->mapped : rs->device > 0 && !rs->replaced && find_device(rs->user_id, rs->device) == rs;
 }
 
 static void unmap_device(struct rsock *rs)
@@ -274,7 +275,7 @@ static void delivery_run(struct loop_post *p)
 {
 	struct relay_delivery *d = (struct relay_delivery *)p;
 	for (struct rsock *rs = by_device[device_hash(d->user_id, d->device_id)]; rs; rs = rs->dev_next)
-		if (rs->device == d->device_id && strcmp(rs->user_id, d->user_id) == 0) {
+		if (rs->device == d->device_id && !rs->replaced && strcmp(rs->user_id, d->user_id) == 0) {
 			deliver_to(rs, d);
 			if (d->device_id)
 				break; /* one connection per device */
@@ -513,7 +514,7 @@ static void part_ready(void *state, struct live *l)
 	if (old) {
 		struct live *ol = live_get(old->id);
 		unmap_device(old);
-		old->device = -old->device; /* no longer the device's connection */
+		old->replaced = true;
 		if (ol)
 			live_close(ol, WS_CLOSE_REPLACED, "replaced by a newer connection of this device");
 	}
