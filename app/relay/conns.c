@@ -46,7 +46,8 @@ struct rsock {
 	bool inbox;     /* a connection of the account's inbox (device 0) */
 	bool replaced;  /* a newer socket of its device took over (its acks still count) */
 	uint64_t id;    /* the live connection's, once ready */
-	bool mapped;    /* in the maps (on the loop thread from ready to close) */
+	bool mapped;    /* in by_id (on the loop thread from its first frame or ready to close) */
+	bool ready;     /* the hub's replay went out: in by_device, relaying */
 	struct rsock *id_next, *dev_next;
 	int64_t cursor;  /* the last seq sent */
 	bool caught_up;  /* new messages go straight out */
@@ -89,7 +90,7 @@ static struct rsock *find_device(const char *user, int64_t device)
 /* Whether rs is (still) a relay connection: its device's, or one of its inbox's. */
 static bool relaying(struct rsock *rs)
 {
-	return rs->inbox ? rs->mapped : rs->device > 0 && !rs->replaced && find_device(rs->user_id, rs->device) == rs;
+	return rs->inbox ? rs->ready : rs->device > 0 && !rs->replaced && find_device(rs->user_id, rs->device) == rs;
 }
 
 static void unmap_device(struct rsock *rs)
@@ -498,9 +499,9 @@ static int part_open(struct req *r, void **state)
 	return 0;
 }
 
-static void part_ready(void *state, struct live *l)
+/* rs answers by its connection's id from now on (frames may come before ready). */
+static void map_id(struct rsock *rs, struct live *l)
 {
-	struct rsock *rs = state;
 	if (rs->mapped)
 		return;
 	rs->id = live_id(l);
@@ -508,8 +509,16 @@ static void part_ready(void *state, struct live *l)
 	unsigned b = (unsigned)(rs->id % BUCKETS);
 	rs->id_next = by_id[b];
 	by_id[b] = rs;
-	if (!rs->device && !rs->inbox)
+}
+
+static void part_ready(void *state, struct live *l)
+{
+	struct rsock *rs = state;
+	map_id(rs, l);
+	if (rs->ready || (!rs->device && !rs->inbox))
 		return;
+	rs->ready = true;
+	unsigned b;
 	struct rsock *old = rs->inbox ? NULL : find_device(rs->user_id, rs->device);
 	if (old) {
 		struct live *ol = live_get(old->id);
@@ -529,6 +538,7 @@ static bool part_frame(void *state, struct live *l, const char *type, const stru
 {
 	(void)msg;
 	struct rsock *rs = state;
+	map_id(rs, l);
 	bool ack = strcmp(type, "ack") == 0;
 	if (!ack && strcmp(type, "send") != 0 && strcmp(type, "message") != 0)
 		return false;
