@@ -10,7 +10,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const WebSocket = require('ws');
-const { startApp, tmpDataDir, request, assertError, sleep, sqlite } = require('./lib/app');
+const { startApp, tmpDataDir, request, assertError, sleep, within, sqlite } = require('./lib/app');
 const { newAccount, Device, b64, LAST_RESORT_ID } = require('./lib/signal');
 
 // Fast accounts; no rate limit in the way of the parallel fetches and sends.
@@ -125,7 +125,7 @@ async function connect(a, u, deviceId) {
   c.close = async () => {
     if (ws.readyState !== WebSocket.CLOSED) {
       ws.close(1000);
-      if (!(await Promise.race([c.closed, sleep(5000).then(() => null)]))) ws.terminate();
+      if (!(await within(c.closed, 5000))) ws.terminate();
     }
     return c.closed;
   };
@@ -393,7 +393,7 @@ test('removing a device closes its socket (1008), drops its keys and queue; ids 
 
   const del = await call(app, 'DELETE', `/devices/${b2.deviceId}`, bob.token);
   assert.equal(del.status, 204, del.text);
-  const closed = await Promise.race([w2.closed, sleep(5000).then(() => null)]);
+  const closed = await within(w2.closed, 5000);
   assert.equal(closed && closed.code, 1008, 'the removed device\'s socket is closed with 1008');
   const refused = await wsRefused(wsUrl(app, { device_id: 2 }), ['bearer', bob.token]);
   assertError(assert, refused, 404, 'not_found');
@@ -503,7 +503,7 @@ test('one relay socket per device: a second one closes the first with 4409; not 
   await first.queueEmpty();
   const second = await connect(app, erin, e1.deviceId);
   await second.queueEmpty();
-  const closed = await Promise.race([first.closed, sleep(5000).then(() => null)]);
+  const closed = await within(first.closed, 5000);
   assert.equal(closed && closed.code, 4409, 'the older socket is closed with 4409');
   assert.equal(second.ws.readyState, WebSocket.OPEN);
   assertError(assert, await wsRefused(wsUrl(app, { device_id: 2 }), ['bearer', erin.token]), 404, 'not_found');
@@ -511,6 +511,7 @@ test('one relay socket per device: a second one closes the first with 4409; not 
 
   // the original backend's simple form, from a socket without a device
   const plain = await connect(app, frank);
+  await plain.wait((f) => f.type === 'ready', 'ready'); // (frames before ready: the next test)
   plain.send({ type: 'message', to: erin.id, payload: 'hello Erin' });
   const ok = await plain.wait((f) => f.type === 'sent', 'sent for the simple form');
   assert.match(ok.message_id, UUID7);
@@ -522,6 +523,31 @@ test('one relay socket per device: a second one closes the first with 4409; not 
   assert.equal(Buffer.from(m.content, 'base64').toString('utf8'), 'hello Erin');
   second.ack(m.id);
   await Promise.all([second.close(), plain.close()]);
+});
+
+test('frames sent right after the upgrade, before ready, are handled and answered, and so are the ones after', async () => {
+  const gus = await user(app, 'Gus');
+  const hal = await user(app, 'Hal');
+  await device(app, gus, { keys: false });
+  const h1 = await device(app, hal, { keys: false });
+  const envelope = { device_id: 1, registration_id: h1.registrationId, type: 1, content: b64(crypto.randomBytes(16)) };
+  // the race is the server's (its part of the socket getting ready while the frame comes): tried a few times
+  for (let i = 0; i < 15; i++) {
+    for (const deviceId of [1, undefined]) {
+      const c = await connect(app, gus, deviceId);
+      const frame = (cid) => (deviceId ? { type: 'send', to: hal.id, client_id: cid, messages: [envelope] }
+        : { type: 'message', to: hal.id, payload: cid });
+      c.send(frame(`early-${i}`));
+      await c.wait((f) => f.type === 'ready', 'ready');
+      if (deviceId) await c.queueEmpty();
+      c.send(frame(`late-${i}`));
+      const what = `try ${i} (${deviceId ? 'send on a device socket' : 'the simple form on a plain socket'}): `
+        + 'a sent answer to the frame before ready and to the one after';
+      await until(() => c.of('sent').length === 2, 3000, () => `${what}; got ${brief(c.frames)}`);
+      if (deviceId) assert.deepEqual(c.of('sent').map((f) => f.client_id), [`early-${i}`, `late-${i}`]);
+      await c.close();
+    }
+  }
 });
 
 test('kill -9 between accept and ack loses nothing (same ids after the restart); after the ack committed it never comes again', async () => {
