@@ -1,8 +1,8 @@
 // The private messaging relay from the outside, with real Signal-protocol clients (libsignal,
 // test-only) over HTTP and `ws`: devices, key upload and bundle fetch (PQXDH), sends while the
 // recipient is away and over the socket, acks and `delivered`, no plaintext on disk, device
-// mismatches, one-time prekeys under concurrent fetches, 4409, kill -9 between accept and ack,
-// and presence/typing only between mutual contacts.
+// mismatches, one-time prekeys under concurrent fetches, 4409, frames sent before `ready`,
+// kill -9 between accept and ack, and presence/typing only between mutual contacts.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
