@@ -51,6 +51,10 @@ outbox mail
 instance system
 event_streams hub
 events hub
+relay_accounts relay
+relay_devices relay
+relay_keys relay
+relay_queue relay
 '
 owner_of() { echo "$owners" | awk -v t="$1" '$1 == t { print $2 }'; }
 tables=$(cat schema/*.sql | grep -oiE 'CREATE (VIRTUAL )?TABLE (IF NOT EXISTS )?[a-z_]+' | awk '{ print tolower($NF) }' | sort -u)
