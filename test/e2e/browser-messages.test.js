@@ -1,13 +1,14 @@
 // The Messages screen in a real browser against the real binary: Ann's contact Ben comes online
 // (his app's socket, a plain `ws` client here), types to her and leaves, and her screen follows
 // without a reload; a device registered through the API is listed and removed in the page;
-// the "show my presence" switch reaches the server and back. The page never shows a message:
+// the "show my presence" switch reaches the server and back, and Ben's app hears Ann go and
+// come back with it (the tab reconnects to apply it). The page never shows a message:
 // it says where messages are read. Checked with axe-core, light and dark, and at phone width.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
-const { startApp } = require('./lib/app');
+const { startApp, sleep } = require('./lib/app');
 const { problems, launch, newPage, check, register, signIn, call } = require('./lib/browser');
 
 let app;
@@ -28,11 +29,25 @@ test.after(async () => {
   if (app) await app.stop();
 });
 
-// Opens /ws as someone and resolves once the hub said `ready`.
+// Resolves once ok() is true; fails naming what was awaited after 10 s.
+async function until(ok, what) {
+  for (let i = 0; i < 200; i++) {
+    if (ok()) return;
+    await sleep(50);
+  }
+  assert.fail(`waited 10 s for: ${what}`);
+}
+
+// Opens /ws as someone and resolves once the hub said `ready`; ws.frames has every frame.
 function connect(person) {
   const ws = new WebSocket(`${app.url.replace(/^http/, 'ws')}/ws`, ['bearer', person.access_token], { handshakeTimeout: 10000 });
+  ws.frames = [];
   return new Promise((resolve, reject) => {
-    ws.on('message', (data) => { if (JSON.parse(data.toString('utf8')).type === 'ready') resolve(ws); });
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString('utf8'));
+      ws.frames.push(f);
+      if (f.type === 'ready') resolve(ws);
+    });
     ws.once('error', reject);
     ws.once('close', (code) => reject(new Error(`closed before ready: ${code}`)));
   });
@@ -82,20 +97,32 @@ test('presence, typing, devices and the presence switch on the Messages screen',
   await a.getByText('No devices yet').waitFor();
   assert.deepEqual((await call(app, ann, 'GET', '/devices')).json.items, [], 'the server has no device left');
 
-  // the presence switch, there and back
+  // the presence switch, there and back, while Ben's app is connected: he hears Ann go and
+  // come back, and she hears nothing of his while hers is hidden
+  const again = await connect(ben);
+  const heard = () => again.frames.filter((f) => f.type === 'presence' && f.user_id === ann.id).map((f) => f.status);
+  await until(() => heard().length === 1, 'Ben hears Ann is here');
+  await status.filter({ hasText: 'Online' }).waitFor();
   const sw = a.getByRole('switch', { name: 'Show my presence' });
   assert.equal(await sw.isChecked(), true);
   await sw.click();
   await status.filter({ hasText: 'Presence hidden' }).waitFor();
   await a.waitForFunction(() => !document.getElementById('show-presence').disabled);
   assert.equal((await call(app, ann, 'GET', '/users/me')).json.show_presence, false);
+  await until(() => heard().length === 2, 'Ben hears Ann go');
+  assert.deepEqual(heard(), ['online', 'offline']);
   await a.reload();
   await a.getByRole('heading', { name: 'Messages', level: 1 }).waitFor();
+  await a.locator('#live', { hasText: 'Live' }).waitFor();
   assert.equal(await sw.isChecked(), false);
+  assert.equal(await status.textContent(), 'Presence hidden');
   await sw.click();
-  await status.filter({ hasText: 'Offline' }).waitFor();
-  await a.waitForFunction(() => !document.getElementById('show-presence').disabled);
+  await status.filter({ hasText: 'Online' }).waitFor(); // Ben is online: her new connection hears it
   assert.equal((await call(app, ann, 'GET', '/users/me')).json.show_presence, true);
+  await until(() => heard().length === 3, 'Ben hears Ann come back');
+  assert.deepEqual(heard(), ['online', 'offline', 'online'], 'nothing of Ann while hidden, the reload neither');
+  again.close(1000);
+  await status.filter({ hasText: /^Last seen / }).waitFor();
   await a.context().close();
   assert.deepEqual(problems, []);
 });
