@@ -13,6 +13,7 @@ import * as admin from './views/admin.js';
 import * as contacts from './views/contacts.js';
 import * as people from './views/people.js';
 import * as account from './views/account.js';
+import * as messages from './views/messages.js';
 
 const routes = [
   ['/', home.render, 'public'],
@@ -25,6 +26,7 @@ const routes = [
   ['/profile', profile.render, 'user'],
   ['/account', account.render, 'user'],
   ['/contacts', contacts.render, 'user'],
+  ['/messages', messages.render, 'user'],
   ['/users/:id', people.render, 'user'],
   ['/gallery', gallery.render, 'user'],
   ['/chats', chats.render, 'user'],
@@ -96,7 +98,7 @@ function nav() {
   const u = user();
   if (signedIn()) {
     ul.append(link('/chats', 'Chats'), link('/copilot', 'Copilot'), link('/gallery', 'Gallery'), link('/contacts', 'Contacts'),
-      link('/profile', 'Profile'), link('/account', 'Account'));
+      link('/messages', 'Messages'), link('/profile', 'Profile'), link('/account', 'Account'));
     if (u && u.role === 'admin') ul.append(link('/admin', 'Admin'));
     ul.append(h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => signOut() }, 'Sign out')));
   } else {

@@ -1,7 +1,9 @@
 // The live connection: one WebSocket to /ws per tab while someone is signed in. It comes back
 // by itself after a loss (backoff with jitter) and resumes after the last seq it saw, renews
 // its token on the open socket whenever the app refreshes it, and shows its state in the bar.
-// Must never open without a token, put one in a URL, or stay open past the session's end.
+// It also keeps what it has heard of contacts' presence, which the server tells a connection
+// only as it opens and as it changes. Must never open without a token, put one in a URL, or
+// stay open past the session's end.
 import { accessToken, api, onSession, onToken, refresh } from './api.js';
 
 const FIRST_MS = 500;
@@ -19,10 +21,16 @@ let held = false; // drop(): stay down until resume()
 let token = { value: null, at: 0, ttl: 0 }; // the last token seen, when it was seen, its lifetime (s)
 let refused = false; // the server closed with 1008: the token must be refreshed before the next try
 const handlers = new Set();
+// user id → {status: 'online'|'offline', last_seen}: the presence frames heard this session
+const heard = new Map();
 
-// fn(event) for each frame the server sends (chat.message, presence, …), and
-// {type: 'resync'} when what a view shows may have missed events and should be read again.
+// fn(event) for each frame the server sends (chat.message, presence, …), {type: 'resync'}
+// when what a view shows may have missed events and should be read again, and
+// {type: 'presence.reset'} when what presenceOf() says changed without a frame of its own.
 export function onLive(fn) { handlers.add(fn); return () => handlers.delete(fn); }
+
+// What this tab has heard of someone's presence ({status, last_seen}), or undefined.
+export const presenceOf = (id) => heard.get(id);
 
 function dispatch(ev) {
   for (const fn of handlers) {
@@ -120,8 +128,11 @@ function receive(text, resumed) {
     tries = 0;
     show('live');
     if (missed) dispatch({ type: 'resync' });
+    // who is online comes again right after `ready`: one who left meanwhile would stay online
+    if (forget()) dispatch({ type: 'presence.reset' });
     return;
   }
+  if (ev.type === 'presence' && typeof ev.user_id === 'string') heard.set(ev.user_id, { status: ev.status, last_seen: ev.last_seen || null });
   if (ev.type === 'resync') {
     seq = Number.isInteger(ev.seq) ? ev.seq : null;
     dispatch({ type: 'resync' });
@@ -132,6 +143,15 @@ function receive(text, resumed) {
     seq = ev.seq;
   }
   dispatch(ev);
+}
+
+// Forgets who was online (when others left is kept); true when anyone was.
+function forget() {
+  let any = false;
+  for (const [id, p] of heard) {
+    if (p.status === 'online') { heard.delete(id); any = true; }
+  }
+  return any;
 }
 
 function start(id) {
@@ -152,6 +172,7 @@ function stop() {
   renewal = null;
   token = { value: null, at: 0, ttl: 0 };
   refused = false;
+  heard.clear();
   const sock = ws;
   ws = null;
   if (sock) sock.close(1000);
@@ -189,6 +210,22 @@ export function drop() {
 
 export function resume() {
   held = false;
+  connect();
+}
+
+// A new connection in place of the open one, resuming after the last seq seen. The server
+// decides as a connection opens whether my presence shows (and so whether I hear my
+// contacts'), so a changed setting takes effect this way. The old one is gone before the new
+// one opens, so that my contacts hear it go.
+export async function reconnect() {
+  const sock = ws;
+  if (!who || held || !sock) return;
+  ws = null;
+  await new Promise((resolve) => {
+    const late = setTimeout(resolve, 2000); // a close the network never answers
+    sock.addEventListener('close', () => { clearTimeout(late); resolve(); }, { once: true });
+    sock.close(1000);
+  });
   connect();
 }
 
