@@ -431,6 +431,14 @@ int live_count(const char *key)
 	return n;
 }
 
+void live_each(const char *key, void (*fn)(struct live *l, void *ctx), void *ctx)
+{
+	struct key *k = key_find(key, false);
+	for (struct sub *s = k ? k->subs : NULL; s; s = s->knext)
+		if (!s->l->dead)
+			fn(s->l, ctx);
+}
+
 /* ---- posted work ------------------------------------------------------------------------ */
 
 enum post_kind { P_PUBLISH, P_SEND, P_RELEASE, P_END, P_EXPIRY };

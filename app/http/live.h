@@ -55,6 +55,8 @@ struct live *live_get(uint64_t id); /* NULL once it ended */
 uint64_t live_id(const struct live *l);
 void *live_user(const struct live *l);
 int live_count(const char *key); /* connections subscribed to key */
+/* fn(l, ctx) for each live connection subscribed to key; fn must not close one */
+void live_each(const char *key, void (*fn)(struct live *l, void *ctx), void *ctx);
 void live_frame(struct live *l, int64_t seq, const char *frame, size_t n);
 /* to every connection subscribed to key, now */
 void live_deliver(const char *key, int64_t seq, const char *frame, size_t n);

@@ -17,7 +17,6 @@
 #include "hub/internal.h"
 #include "users/users.h"
 
-#define CONTACTS_MAX 5000 /* mutual contacts a connection hears about (read when it opens) */
 #define REPLAY_BATCH 500
 /* a client further behind than this reloads instead (resync): a replay is held in memory on
  * its way out, and a week of someone's events could be large */
@@ -119,6 +118,23 @@ static void announce(const struct who *w, bool online)
 
 /* ---- the loop's callbacks ---------------------------------------------------------------- */
 
+/* Sends l the presence of each of its mutual contacts who is online and shows it. */
+static void present_contacts(struct live *l)
+{
+	struct who *w = live_user(l);
+	struct buf b = BUF_INIT(4096);
+	char ck[ID_MAX + 2];
+	for (int i = 0; i < w->ncontacts; i++) {
+		if (!w->shows[i])
+			continue;
+		user_key(ck, w->contacts[i]);
+		buf_reset(&b);
+		if (live_count(ck) > 0 && frame_presence(&b, w->contacts[i], true) == 0)
+			live_frame(l, 0, b.ptr, b.len);
+	}
+	buf_free(&b);
+}
+
 static void on_ready(struct live *l, const char *key, int64_t seq)
 {
 	struct who *w = live_user(l);
@@ -133,17 +149,85 @@ static void on_ready(struct live *l, const char *key, int64_t seq)
 	/* the user's first connection: contacts hear it; this one hears who is here already */
 	if (live_count(key) == 1)
 		announce(w, true);
-	struct buf b = BUF_INIT(4096);
-	char ck[ID_MAX + 2];
-	for (int i = 0; i < w->ncontacts; i++) {
-		if (!w->shows[i])
-			continue;
-		user_key(ck, w->contacts[i]);
-		buf_reset(&b);
-		if (live_count(ck) > 0 && frame_presence(&b, w->contacts[i], true) == 0)
-			live_frame(l, 0, b.ptr, b.len);
+	present_contacts(l);
+}
+
+/* ---- "show my presence" changed ------------------------------------------------------ */
+
+struct setting {
+	struct loop_post p;
+	bool shown;
+	int ncontacts;
+	char user_id[ID_MAX];
+	char (*contacts)[ID_MAX];
+	struct who *any; /* one of the user's connections */
+	bool online;     /* it was announced online */
+};
+
+static void own_seen(struct live *l, void *ctx)
+{
+	struct setting *st = ctx;
+	struct who *w = live_user(l);
+	st->any = w;
+	st->online |= w->online;
+}
+
+/* A contact's connection: how it sees the user from now on. */
+static void contact_follows(struct live *l, void *ctx)
+{
+	struct setting *st = ctx;
+	struct who *w = live_user(l);
+	for (int i = 0; i < w->ncontacts; i++)
+		if (strcmp(w->contacts[i], st->user_id) == 0)
+			w->shows[i] = st->shown;
+}
+
+static void own_follows(struct live *l, void *ctx)
+{
+	struct setting *st = ctx;
+	struct who *w = live_user(l);
+	w->hidden = !st->shown;
+	w->online = st->shown;
+	if (st->shown)
+		present_contacts(l);
+}
+
+static void setting_run(struct loop_post *p)
+{
+	struct setting *st = (struct setting *)p;
+	char key[ID_MAX + 2];
+	user_key(key, st->user_id);
+	live_each(key, own_seen, st);
+	if (st->any && st->online && !st->shown)
+		announce(st->any, false); /* while the contacts still hear the user */
+	for (int i = 0; i < st->ncontacts; i++) {
+		char ck[ID_MAX + 2];
+		user_key(ck, st->contacts[i]);
+		live_each(ck, contact_follows, st);
 	}
-	buf_free(&b);
+	live_each(key, own_follows, st);
+	if (st->any && !st->online && st->shown)
+		announce(st->any, true);
+	free(st->contacts);
+	free(st);
+}
+
+void hub_presence_setting(const char *user_id, bool shown, const char *const *contacts, int n)
+{
+	struct setting *st = calloc(1, sizeof *st);
+	if (st && n > 0 && !(st->contacts = calloc((size_t)n, sizeof *st->contacts))) {
+		free(st);
+		st = NULL;
+	}
+	if (!st)
+		return; /* connections follow the setting as they open */
+	st->p.run = setting_run;
+	st->shown = shown;
+	st->ncontacts = n;
+	snprintf(st->user_id, sizeof st->user_id, "%s", user_id);
+	for (int i = 0; i < n; i++)
+		snprintf(st->contacts[i], ID_MAX, "%s", contacts[i]);
+	loop_post(&st->p);
 }
 
 static void on_close(struct live *l)
@@ -290,7 +374,7 @@ static int open_for(struct req *r, enum live_kind kind, const char *accept, int6
 	const char **ids;
 	bool *shows;
 	int n = 0;
-	if (contacts_mutual(&r->arena, r->user_id, CONTACTS_MAX, &ids, &shows, &n) != 0) {
+	if (contacts_mutual(&r->arena, r->user_id, HUB_CONTACTS_MAX, &ids, &shows, &n) != 0) {
 		who_free(w);
 		return http_error(r, E_UNAVAILABLE, "the contacts could not be read", NULL);
 	}

@@ -113,6 +113,14 @@ struct hub_ws_part {
 };
 void hub_set_ws_part(const struct hub_ws_part *part);
 
+/* After a change of the user's "show my presence" committed: their connections and those of
+ * their mutual contacts (ids[0..n)) follow at once (contacts hear them come or go). Any
+ * thread, never blocking. */
+void hub_presence_setting(const char *user_id, bool shown, const char *const *contacts, int n);
+/* The mutual contacts a connection hears about (read as it opens), and that a change of the
+ * setting reaches. */
+#define HUB_CONTACTS_MAX 5000
+
 /* Inside the caller's open write transaction: the user's stream and its events. */
 WUR int hub_user_deleted(const char *user_id);
 

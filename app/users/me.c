@@ -2,6 +2,7 @@
  * only the fields it is given; each is checked before anything is written. */
 #include <string.h>
 
+#include "hub/hub.h"
 #include "media/media.h"
 #include "store/db.h"
 #include "users/handlers.h"
@@ -154,6 +155,13 @@ int me_put(struct req *r)
 		if (rc == ERR_EXISTS)
 			return http_error(r, E_CONFLICT, "that phone number belongs to another account", "phone");
 		return rc == ERR_NOTFOUND ? http_error(r, E_NOT_FOUND, "no such user", NULL) : rc;
+	}
+	if (has_show) { /* the open connections follow at once */
+		const char **ids;
+		bool *shows;
+		int n = 0;
+		if (contacts_mutual(&r->arena, r->user_id, HUB_CONTACTS_MAX, &ids, &shows, &n) == 0)
+			hub_presence_setting(r->user_id, show, ids, n);
 	}
 	return respond_user(r, 200, r->user_id, true);
 }

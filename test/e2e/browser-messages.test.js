@@ -2,7 +2,7 @@
 // (his app's socket, a plain `ws` client here), types to her and leaves, and her screen follows
 // without a reload; a device registered through the API is listed and removed in the page;
 // the "show my presence" switch reaches the server and back, and Ben's app hears Ann go and
-// come back with it (the tab reconnects to apply it). The page never shows a message:
+// come back with it (open connections follow the setting at once). The page never shows a message:
 // it says where messages are read. Checked with axe-core, light and dark, and at phone width.
 'use strict';
 const test = require('node:test');

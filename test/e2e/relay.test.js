@@ -474,7 +474,24 @@ test('"show my presence" off: contacts never hear I am online, and I hear nobody
   // typing still passes between mutual contacts
   wh.send1({ type: 'typing', to: a.id });
   await wa.next((f) => f.type === 'typing' && f.from === hider.id);
-  for (const w of [wa, wh, wc]) w.close();
+  // a change reaches the open connections at once, both ways
+  r = await call(app, 'PUT', '/users/me', hider.token, { show_presence: true });
+  assert.equal(r.status, 200, r.text);
+  await wa.next((f) => f.type === 'presence' && f.user_id === hider.id && f.status === 'online');
+  await wh.next((f) => f.type === 'presence' && f.user_id === a.id && f.status === 'online');
+  wc.close();
+  wa.close();
+  await wh.next((f) => f.type === 'presence' && f.user_id === a.id && f.status === 'offline');
+  const wa2 = connect(app, a);
+  await wa2.opened;
+  await wh.next((f) => f.type === 'presence' && f.user_id === a.id && f.status === 'online');
+  await wa2.next((f) => f.type === 'presence' && f.user_id === hider.id && f.status === 'online');
+  r = await call(app, 'PUT', '/users/me', hider.token, { show_presence: false });
+  await wa2.next((f) => f.type === 'presence' && f.user_id === hider.id && f.status === 'offline');
+  wa2.close();
+  await sleep(200);
+  assert.equal(wh.frames.filter((f) => f.type === 'presence' && f.user_id === a.id).length, 3, 'hidden again: A\'s leaving is not heard');
+  wh.close();
   r = await call(app, 'GET', '/users/me', hider.token);
   assert.equal(r.json.show_presence, false);
 });

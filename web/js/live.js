@@ -213,20 +213,11 @@ export function resume() {
   connect();
 }
 
-// A new connection in place of the open one, resuming after the last seq seen. The server
-// decides as a connection opens whether my presence shows (and so whether I hear my
-// contacts'), so a changed setting takes effect this way. The old one is gone before the new
-// one opens, so that my contacts hear it go.
-export async function reconnect() {
-  const sock = ws;
-  if (!who || held || !sock) return;
-  ws = null;
-  await new Promise((resolve) => {
-    const late = setTimeout(resolve, 2000); // a close the network never answers
-    sock.addEventListener('close', () => { clearTimeout(late); resolve(); }, { once: true });
-    sock.close(1000);
-  });
-  connect();
+// My "show my presence" is about to change: the server then sends who of my contacts is
+// online (shown) or nothing more (hidden), so what this tab heard no longer holds. Called
+// before the change is sent, so that what the server sends after it is kept.
+export function presenceChanging() {
+  if (forget()) dispatch({ type: 'presence.reset' });
 }
 
 // The state shown, and the last seq seen (for tests and for the curious).

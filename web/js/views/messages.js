@@ -11,7 +11,7 @@
 // Must never register a device, fetch keys or touch a message.
 import { api, updateMe, user } from '../api.js';
 import { clear, empty, h, loading, toast, when } from '../dom.js';
-import { onLive, presenceOf, reconnect } from '../live.js';
+import { onLive, presenceOf, presenceChanging } from '../live.js';
 import { face } from './contacts.js';
 
 const TYPING_MS = 6000; // a typing frame says "now": it shows this long after the last one
@@ -118,12 +118,12 @@ function presenceSwitch(me, onChange) {
   input.addEventListener('change', async () => {
     const want = input.checked;
     input.disabled = true;
+    presenceChanging();
     try {
       const u = await api('/users/me', { method: 'PUT', body: { show_presence: want } });
       if (u && u.id) updateMe(u);
       toast(want ? 'Your contacts see when you are online.' : 'Your presence is hidden.');
       onChange(want);
-      await reconnect(); // the live connection follows the setting from its next opening
     } catch (e) {
       input.checked = !want;
       toast(e.message);
