@@ -201,7 +201,9 @@ static void page_done(struct loop_post *p)
 		return;
 	}
 	rs->caught_up = true;
-	if (!rs->empty_sent) {
+	/* an inbox says so only after messages: its sockets are also every plain socket of an
+	 * account without devices (the web app's), which have no use for it */
+	if (!rs->empty_sent && (!rs->inbox || rs->cursor > 0)) {
 		static const char empty[] = "{\"type\":\"queue_empty\"}";
 		rs->empty_sent = true;
 		live_frame(l, 0, empty, sizeof empty - 1);
