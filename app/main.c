@@ -28,6 +28,7 @@
 #include "llm/llm.h"
 #include "mail/mail.h"
 #include "media/media.h"
+#include "relay/relay.h"
 #include "store/db.h"
 #include "system/system.h"
 #include "users/users.h"
@@ -68,6 +69,7 @@ static const struct route_table *const tables[] = {
 	&chat_routes,
 	&copilot_routes,
 	&hub_routes,
+	&relay_routes,
 	/* drop-in routes for the clients of the original backends (tag "compat") */
 	&system_compat_routes,
 	&auth_compat_routes,
@@ -86,6 +88,7 @@ static const struct user_hook user_hooks[] = {
 	{"media", media_user_deleted, media_user_export},
 	{"chat", chat_user_deleted, chat_user_export},
 	{"copilot", copilot_user_deleted, copilot_user_export},
+	{"relay", relay_user_deleted, relay_user_export},
 	/* the user's event log: copies of what the domains above export, kept for days */
 	{"hub", hub_user_deleted, NULL},
 };
@@ -100,6 +103,7 @@ static const struct job {
 	{"password resets", auth_start, auth_stop},
 	{"media collector", media_gc_start, media_gc_stop},
 	{"event pruning", hub_start, hub_stop},
+	{"relay queue expiry", relay_start, relay_stop},
 };
 
 struct cli {
@@ -366,6 +370,7 @@ static int serve(const char *data, struct buf *msg)
 		return fail("cannot start the logger or the jobs", msg);
 	}
 	hub_connect_sink();
+	hub_set_ws_part(&relay_ws_part);
 	int rc = server_start(&o, msg);
 	free(pem);
 	if (rc) {

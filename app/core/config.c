@@ -75,6 +75,10 @@ static struct setting settings[] = {
 	{"COPILOT_BREAKER_OPEN_MS", K_INT, "30000", 0, 3600000, NULL, NULL, NULL},
 	/* seconds the real-time event logs keep an event (a client away longer resyncs) */
 	{"EVENTS_RETENTION", K_INT, "604800", 60, 31536000, NULL, NULL, NULL},
+	/* messages waiting for one relay device; a sender to a full queue is told rate_limited */
+	{"RELAY_QUEUE_MAX", K_INT, "5000", 1, 1000000, NULL, NULL, NULL},
+	/* seconds an unacknowledged relay message is kept */
+	{"RELAY_RETENTION", K_INT, "2592000", 60, 31536000, NULL, NULL, NULL},
 	/* rate limits: COUNT/UNIT[:BURST] (UNIT s, min, h or d; BURST defaults to COUNT), or off */
 	{"RATE_LOGIN_IP", K_RATE, "30/min", 0, 0, NULL, NULL, NULL},
 	{"RATE_LOGIN_ACCOUNT", K_RATE, "1/min:10", 0, 0, NULL, NULL, NULL},
@@ -85,6 +89,8 @@ static struct setting settings[] = {
 	{"RATE_VERIFY_PHONE", K_RATE, "2/min:10", 0, 0, NULL, NULL, NULL},
 	{"RATE_RESET_IP", K_RATE, "20/h:10", 0, 0, NULL, NULL, NULL},
 	{"RATE_RESET_ACCOUNT", K_RATE, "3/h", 0, 0, NULL, NULL, NULL},
+	{"RATE_RELAY_SEND", K_RATE, "20/s:200", 0, 0, NULL, NULL, NULL},
+	{"RATE_KEYS_FETCH", K_RATE, "300/h:60", 0, 0, NULL, NULL, NULL},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -17,6 +17,10 @@
 	X(E_NOT_FOUND, 404, "not_found", "no such object (or it is not yours)")                    \
 	X(E_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "the path exists, the method does not") \
 	X(E_CONFLICT, 409, "conflict", "it would duplicate or contradict what exists")             \
+	X(E_MISMATCHED_DEVICES, 409, "mismatched_devices",                                         \
+	  "one envelope per device of the recipient: missing_devices and extra_devices list them") \
+	X(E_STALE_DEVICES, 410, "stale_devices",                                                   \
+	  "a registration id is not the device's: stale_devices lists them")                       \
 	X(E_PAYLOAD_TOO_LARGE, 413, "payload_too_large", "the body or upload is over its limit")   \
 	X(E_RANGE_NOT_SATISFIABLE, 416, "range_not_satisfiable",                                   \
 	  "the Range lies outside the file")                                                       \

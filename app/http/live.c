@@ -176,6 +176,7 @@ static void watch_out(struct live *l, bool out)
 /* Writes what is queued; false when the connection failed (doomed). */
 static bool flush(struct live *l)
 {
+	bool had = l->q != NULL;
 	while (l->q) {
 		struct chunk *c = l->q;
 		ssize_t n;
@@ -205,6 +206,8 @@ static bool flush(struct live *l)
 	watch_out(l, l->q != NULL);
 	if (!l->q && l->closing)
 		doom(l);
+	else if (!l->q && had && l->ops->on_flushed)
+		l->ops->on_flushed(l);
 	return true;
 }
 
@@ -305,6 +308,11 @@ void live_frame(struct live *l, int64_t seq, const char *frame, size_t n)
 		struct iovec v[3] = {{head, (size_t)hn}, {(void *)frame, n}, {"\r\n", 2}};
 		outv(l, v, 3);
 	}
+}
+
+size_t live_queued(const struct live *l)
+{
+	return l->q_bytes;
 }
 
 void live_close(struct live *l, int code, const char *reason)

@@ -25,6 +25,8 @@ struct live_ops {
 	void (*on_ready)(struct live *l, const char *key, int64_t seq);
 	/* l ends (its subscriptions are gone already): free what user holds */
 	void (*on_close)(struct live *l);
+	/* l's send queue emptied: what it was sent has all gone to the socket (may be NULL) */
+	void (*on_flushed)(struct live *l);
 };
 
 /* From a handler on its worker: answers r (a 101 with Sec-WebSocket-Accept: accept and, when
@@ -57,6 +59,8 @@ void live_frame(struct live *l, int64_t seq, const char *frame, size_t n);
 /* to every connection subscribed to key, now */
 void live_deliver(const char *key, int64_t seq, const char *frame, size_t n);
 void live_close(struct live *l, int code, const char *reason);
+/* Bytes waiting in l's send queue (the socket took the rest); on_flushed says when it is 0. */
+size_t live_queued(const struct live *l);
 
 /* Counters for /metrics. */
 long long live_open_count(enum live_kind kind);

@@ -202,6 +202,12 @@ const struct http_err_info *http_err_info(enum http_err e)
 
 int http_error(struct req *r, enum http_err e, const char *message, const char *field)
 {
+	return http_error_more(r, e, message, field, NULL, NULL);
+}
+
+int http_error_more(struct req *r, enum http_err e, const char *message, const char *field,
+                    void (*more)(struct jw *w, const void *ctx), const void *ctx)
+{
 	const struct http_err_info *info = http_err_info(e);
 	const char *code = info->code;
 	int status = info->status;
@@ -216,6 +222,8 @@ int http_error(struct req *r, enum http_err e, const char *message, const char *
 	jw_kstr(&w, "message", message);
 	if (field)
 		jw_kstr(&w, "field", field);
+	if (more)
+		more(&w, ctx);
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	if (jw_finish(&w) != 0)

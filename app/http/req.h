@@ -119,5 +119,10 @@ void res_stream_end(struct req *r);
  * from the one table, http/errors.h) and returns a negative value for the handler to return.
  * message NULL says the table's meaning; field may be NULL. */
 int http_error(struct req *r, enum http_err e, const char *message, const char *field);
+/* The same with more members of the error object, written by more(w, ctx) after "message"
+ * (the lists of a mismatched_devices error). */
+struct jw;
+int http_error_more(struct req *r, enum http_err e, const char *message, const char *field,
+                    void (*more)(struct jw *w, const void *ctx), const void *ctx);
 
 #endif

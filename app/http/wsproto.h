@@ -30,6 +30,7 @@ enum {
 	WS_CLOSE_POLICY = 1008,
 	WS_CLOSE_TOO_BIG = 1009,
 	WS_CLOSE_INTERNAL = 1011,
+	WS_CLOSE_REPLACED = 4409, /* a newer connection claims the same relay device */
 };
 
 #define WS_CONTROL_MAX    125           /* payload bytes of a ping, pong or close */

@@ -24,18 +24,31 @@
 #define REPLAY_MAX 10000
 #define ID_MAX 40
 
+static const struct hub_ws_part *part;
+
+void hub_set_ws_part(const struct hub_ws_part *p)
+{
+	part = p;
+}
+
 /* Who is on a connection. Owned by the connection (freed in on_close). */
 struct who {
 	char user_id[ID_MAX];
 	bool online; /* counted in presence */
+	bool hidden; /* "show my presence" is off: no presence either way */
 	int ncontacts;
 	char (*contacts)[ID_MAX];
+	bool *shows; /* contacts[i] shows their presence */
+	void *part;  /* the ws part's state */
 };
 
 static void who_free(struct who *w)
 {
 	if (w) {
+		if (w->part)
+			part->close(w->part);
 		free(w->contacts);
+		free(w->shows);
 		free(w);
 	}
 }
@@ -88,13 +101,16 @@ static void send_error(struct live *l, const char *code, const char *message)
 	buf_free(&b);
 }
 
-/* Tells the user's connected mutual contacts that the user came or went. */
+/* Tells the user's connected mutual contacts that the user came or went (those who hide
+ * their own presence hear nobody's). */
 static void announce(const struct who *w, bool online)
 {
 	struct buf b = BUF_INIT(4096);
 	char key[ID_MAX + 2];
 	if (frame_presence(&b, w->user_id, online) == 0)
 		for (int i = 0; i < w->ncontacts; i++) {
+			if (!w->shows[i])
+				continue;
 			user_key(key, w->contacts[i]);
 			live_deliver(key, 0, b.ptr, b.len);
 		}
@@ -109,7 +125,9 @@ static void on_ready(struct live *l, const char *key, int64_t seq)
 	char ready[96];
 	int n = snprintf(ready, sizeof ready, "{\"type\":\"ready\",\"seq\":%lld}", (long long)seq);
 	live_frame(l, 0, ready, (size_t)n);
-	if (w->online)
+	if (w->part && strncmp(key, HUB_USER_PREFIX, strlen(HUB_USER_PREFIX)) == 0)
+		part->ready(w->part, l);
+	if (w->online || w->hidden)
 		return;
 	w->online = true;
 	/* the user's first connection: contacts hear it; this one hears who is here already */
@@ -118,6 +136,8 @@ static void on_ready(struct live *l, const char *key, int64_t seq)
 	struct buf b = BUF_INIT(4096);
 	char ck[ID_MAX + 2];
 	for (int i = 0; i < w->ncontacts; i++) {
+		if (!w->shows[i])
+			continue;
 		user_key(ck, w->contacts[i]);
 		buf_reset(&b);
 		if (live_count(ck) > 0 && frame_presence(&b, w->contacts[i], true) == 0)
@@ -227,13 +247,21 @@ static void on_text(struct live *l, const char *text, size_t n)
 		}
 	} else if (strcmp(type->str, "subscribe") == 0) {
 		send_error(l, "forbidden", "no topic can be subscribed to by this account");
-	} else {
+	} else if (!w->part || !part->frame(w->part, l, type->str, msg, text, n)) {
 		send_error(l, "invalid_input", "unknown message type");
 	}
 	arena_free(&a);
 }
 
-static const struct live_ops ops = {.on_text = on_text, .on_ready = on_ready, .on_close = on_close};
+static void on_flushed(struct live *l)
+{
+	struct who *w = live_user(l);
+	if (w->part)
+		part->flushed(w->part, l);
+}
+
+static const struct live_ops ops = {
+	.on_text = on_text, .on_ready = on_ready, .on_close = on_close, .on_flushed = on_flushed};
 
 /* ---- the handlers ------------------------------------------------------------------------ */
 
@@ -260,18 +288,27 @@ static int open_for(struct req *r, enum live_kind kind, const char *accept, int6
 		return ERR_NOMEM;
 	snprintf(w->user_id, sizeof w->user_id, "%s", r->user_id);
 	const char **ids;
+	bool *shows;
 	int n = 0;
-	if (contacts_mutual(&r->arena, r->user_id, CONTACTS_MAX, &ids, &n) != 0) {
+	if (contacts_mutual(&r->arena, r->user_id, CONTACTS_MAX, &ids, &shows, &n) != 0) {
 		who_free(w);
 		return http_error(r, E_UNAVAILABLE, "the contacts could not be read", NULL);
 	}
-	if (n && !(w->contacts = calloc((size_t)n, sizeof *w->contacts))) {
+	if (n && (!(w->contacts = calloc((size_t)n, sizeof *w->contacts)) || !(w->shows = calloc((size_t)n, 1)))) {
 		who_free(w);
 		return ERR_NOMEM;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		snprintf(w->contacts[i], ID_MAX, "%s", ids[i]);
+		w->shows[i] = shows[i];
+	}
 	w->ncontacts = n;
+	w->hidden = !((const struct user *)r->user)->show_presence;
+	int rc;
+	if (part && kind == LIVE_WS && (rc = part->open(r, &w->part))) {
+		who_free(w);
+		return rc;
+	}
 	char key[ID_MAX + 2];
 	user_key(key, r->user_id);
 	int64_t expires = time_mono_us() + (r->token_exp - (int64_t)time(NULL)) * 1000000;
@@ -284,7 +321,7 @@ static int open_for(struct req *r, enum live_kind kind, const char *accept, int6
 	 * the log, read now; the transport drops what both give */
 	int64_t at = 0;
 	bool resync = false;
-	int rc = hub_head(key, &at);
+	rc = hub_head(key, &at);
 	if (!rc && since >= 0 && at - since > REPLAY_MAX) {
 		resync = true;
 	} else if (!rc && since >= 0) {

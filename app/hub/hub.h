@@ -90,6 +90,29 @@ extern const struct route_table hub_routes;
 /* Sends the hub's frames to the live connections (http/live.c); before the server starts. */
 void hub_connect_sink(void);
 
+/* A domain's part in GET /ws: the relay makes a socket a device's connection and takes the
+ * frames the hub does not know ("send", "ack", the original backend's "message"). At most
+ * one, registered before the server starts; the hub never includes its header. */
+struct live;
+struct json;
+struct hub_ws_part {
+	/* on the worker, before the 101: reads what the socket needs (r->user_id is the caller)
+	 * into *state, owned by the socket from then on. 0, or the error already answered on r
+	 * (the socket is not opened). */
+	int (*open)(struct req *r, void **state);
+	/* on the loop thread, as the socket goes live (after the hub's ready) */
+	void (*ready)(void *state, struct live *l);
+	/* on the loop thread: a frame whose type the hub does not know, parsed (msg) and as it
+	 * came (text, n bytes); false when the part does not know it either */
+	bool (*frame)(void *state, struct live *l, const char *type, const struct json *msg, const char *text,
+	              size_t n);
+	/* on the loop thread: the socket's send queue emptied */
+	void (*flushed)(void *state, struct live *l);
+	/* the socket ended (or never opened): free state; any thread, never blocking */
+	void (*close)(void *state);
+};
+void hub_set_ws_part(const struct hub_ws_part *part);
+
 /* Inside the caller's open write transaction: the user's stream and its events. */
 WUR int hub_user_deleted(const char *user_id);
 

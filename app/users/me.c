@@ -94,7 +94,7 @@ int me_put(struct req *r)
 	int rc = req_object(r, &body);
 	if (rc)
 		return rc;
-	struct user_changes c = {0};
+	struct user_changes c = {.show_presence = -1};
 	const struct {
 		const char *name;
 		size_t max;
@@ -127,6 +127,11 @@ int me_put(struct req *r)
 		                          : rc;
 	if (c.locale && !locale_ok(c.locale))
 		return http_error(r, E_INVALID_INPUT, "locale must be a language tag like es-AR", "locale");
+	bool has_show, show;
+	if ((rc = req_bool(r, body, "show_presence", &has_show, &show)) < 0)
+		return rc;
+	if (has_show)
+		c.show_presence = show;
 	struct buf finance = BUF_INIT(8192);
 	const struct json *f = json_get(body, "finance");
 	c.has_finance = f != NULL; /* null clears it */

@@ -13,14 +13,16 @@ static const char user_schema[] =
 	"\"bio\":{\"type\":\"string\"},\"country\":{\"type\":[\"string\",\"null\"]},"
 	"\"locale\":{\"type\":[\"string\",\"null\"]},\"avatar_media_id\":{\"type\":[\"string\",\"null\"]},"
 	"\"finance\":{\"type\":[\"object\",\"null\"]},\"role\":{\"enum\":[\"user\",\"agent\",\"admin\"]},"
-	"\"disabled\":{\"type\":\"boolean\"},\"created_at\":{\"type\":\"string\"},\"updated_at\":{\"type\":\"string\"}}}";
+	"\"disabled\":{\"type\":\"boolean\"},\"show_presence\":{\"type\":\"boolean\"},\"created_at\":{\"type\":\"string\"},\"updated_at\":{\"type\":\"string\"}}}";
 static const char me_put_schema[] =
 	"{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":100},"
 	"\"bio\":{\"type\":\"string\"},\"country\":{\"type\":\"string\",\"pattern\":\"^[A-Z]{2}$\"},"
 	"\"phone\":{\"type\":\"string\"},\"avatar_media_id\":{\"type\":\"string\"},\"locale\":{\"type\":\"string\"},"
 	"\"finance\":{\"type\":\"object\",\"properties\":{\"risk_profile\":{\"enum\":[\"conservative\","
 	"\"moderate\",\"aggressive\"]},\"horizon_years\":{\"type\":\"integer\"},\"goals\":{\"type\":\"string\"},"
-	"\"monthly_income\":{\"type\":\"integer\"}}}}}";
+	"\"monthly_income\":{\"type\":\"integer\"}}},"
+	"\"show_presence\":{\"type\":\"boolean\",\"description\":\"false: contacts never see whether I am online, "
+	"and I no longer see theirs\"}}}";
 static const char me_delete_schema[] =
 	"{\"type\":\"object\",\"properties\":{\"password\":{\"type\":\"string\","
 	"\"description\":\"required when the account has a password; without one, sign in again first\"}}}";

@@ -10,7 +10,8 @@
 /* Column 0 is always the id: the cursor of a page and the first field of struct user. */
 #define USER_COLUMNS_WITH(pw)                                                                     \
 	"u.id, u.email, u.phone, " pw ", u.name, u.bio, u.country, u.locale, u.avatar_media_id, "     \
-	"u.finance, u.role, u.email_verified_at, u.created_at, u.updated_at, u.disabled, u.session_gen"
+	"u.finance, u.role, u.email_verified_at, u.created_at, u.updated_at, u.disabled, u.session_gen, "  \
+	"u.show_presence"
 #define USER_COLUMNS USER_COLUMNS_WITH("u.password_hash")
 /* lists never carry password hashes */
 #define USER_COLUMNS_LISTED USER_COLUMNS_WITH("NULL")
@@ -42,7 +43,8 @@ static const char sql_update[] =
 	" avatar_media_id = CASE WHEN ?10 = 1 THEN ?11 ELSE avatar_media_id END,"
 	" locale = CASE WHEN ?12 = 1 THEN ?13 ELSE locale END,"
 	" finance = CASE WHEN ?14 = 1 THEN ?15 ELSE finance END,"
-	" updated_at = ?16"
+	" updated_at = ?16,"
+	" show_presence = coalesce(?17, show_presence)"
 	" WHERE id = ?1";
 static const char sql_set_access[] =
 	"UPDATE users SET role = coalesce(?2, role), disabled = coalesce(?3, disabled), updated_at = ?4"
@@ -62,8 +64,9 @@ static const char sql_contact_delete[] = "DELETE FROM contacts WHERE owner_id = 
 static const char sql_contact_linked[] = "SELECT 1 FROM contacts WHERE owner_id = ?1 AND contact_id = ?2";
 static const char sql_contacts_of_user[] = "DELETE FROM contacts WHERE owner_id = ?1 OR contact_id = ?1";
 static const char sql_contacts_mutual[] =
-	"SELECT c.contact_id FROM contacts c JOIN contacts back ON back.owner_id = c.contact_id "
-	"AND back.contact_id = c.owner_id WHERE c.owner_id = ?1 ORDER BY c.contact_id LIMIT ?2";
+	"SELECT c.contact_id, u.show_presence FROM contacts c JOIN contacts back ON back.owner_id = c.contact_id "
+	"AND back.contact_id = c.owner_id JOIN users u ON u.id = c.contact_id"
+	" WHERE c.owner_id = ?1 ORDER BY c.contact_id LIMIT ?2";
 static const char sql_contacts_export[] =
 	"SELECT contact_id, created_at FROM contacts WHERE owner_id = ?1 ORDER BY contact_id";
 
@@ -81,6 +84,7 @@ static int user_row(struct arena *a, db_stmt *st, void *item)
 			return ERR_NOMEM;
 	u->disabled = db_col_int(st, 14) != 0;
 	u->session_gen = db_col_int(st, 15);
+	u->show_presence = db_col_int(st, 16) != 0;
 	return u->id && u->role ? 0 : ERR_DB;
 }
 
@@ -233,6 +237,10 @@ int users_update(const char *id, const struct user_changes *c)
 		db_bind_text(st, 3 + 2 * i, val[i]);
 	}
 	db_bind_text(st, 16, now);
+	if (c->show_presence < 0)
+		db_bind_null(st, 17);
+	else
+		db_bind_int(st, 17, c->show_presence);
 	return write_done(st, "profile update", true);
 }
 
@@ -308,13 +316,15 @@ bool contacts_linked(const char *owner_id, const char *contact_id)
 	return owner_id && contact_id && exists(sql_contact_linked, "contact lookup", owner_id, contact_id);
 }
 
-int contacts_mutual(struct arena *a, const char *user_id, int max, const char ***ids, int *n)
+int contacts_mutual(struct arena *a, const char *user_id, int max, const char ***ids, bool **shown, int *n)
 {
 	*n = 0;
-	*ids = arena_alloc(a, sizeof **ids * (size_t)(max > 0 ? max : 1));
-	db_stmt *st = *ids ? db_prep(sql_contacts_mutual) : NULL;
+	size_t room = (size_t)(max > 0 ? max : 1);
+	*ids = arena_alloc(a, sizeof **ids * room);
+	*shown = arena_alloc(a, sizeof **shown * room);
+	db_stmt *st = *ids && *shown ? db_prep(sql_contacts_mutual) : NULL;
 	if (!st)
-		return *ids ? ERR_DB : ERR_NOMEM;
+		return *ids && *shown ? ERR_DB : ERR_NOMEM;
 	db_bind_text(st, 1, user_id);
 	db_bind_int(st, 2, max);
 	int rc;
@@ -324,6 +334,7 @@ int contacts_mutual(struct arena *a, const char *user_id, int max, const char **
 			rc = ERR_NOMEM;
 			break;
 		}
+		(*shown)[*n] = db_col_int(st, 1) != 0;
 		(*ids)[(*n)++] = id;
 	}
 	db_done(st);

@@ -35,6 +35,7 @@ void users_json(struct jw *w, const struct user *u, bool full)
 			jw_null(w);
 		jw_kstr(w, "role", u->role);
 		jw_kbool(w, "disabled", u->disabled);
+		jw_kbool(w, "show_presence", u->show_presence);
 		jw_kstr(w, "created_at", u->created_at);
 		jw_kstr(w, "updated_at", u->updated_at);
 	}

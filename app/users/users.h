@@ -23,6 +23,7 @@ struct user {
 	const char *id, *email, *phone, *password_hash, *name, *bio, *country, *locale;
 	const char *avatar_media_id, *finance, *role, *email_verified_at, *created_at, *updated_at;
 	bool disabled;
+	bool show_presence; /* contacts may see whether they are online */
 	int64_t session_gen; /* access tokens issued under another generation are refused */
 };
 
@@ -31,6 +32,7 @@ struct user {
 struct user_changes {
 	bool has_name, has_bio, has_country, has_phone, has_avatar, has_locale, has_finance;
 	const char *name, *bio, *country, *phone, *avatar_media_id, *locale, *finance;
+	int show_presence; /* -1 keeps it, 0 or 1 sets it */
 };
 
 /* ---- reads: 0, ERR_NOTFOUND, ERR_NOMEM or ERR_DB ------------------------------------ */
@@ -74,8 +76,8 @@ WUR int contacts_delete(const char *owner_id, const char *contact_id);
  * closed, so a failure never shows more than it should. */
 bool contacts_linked(const char *owner_id, const char *contact_id);
 /* The people user_id has as contacts who have user_id as a contact too (at most max, by id),
- * as strings in a. 0 or an error. */
-WUR int contacts_mutual(struct arena *a, const char *user_id, int max, const char ***ids, int *n);
+ * as strings in a, and whether each shows their presence. 0 or an error. */
+WUR int contacts_mutual(struct arena *a, const char *user_id, int max, const char ***ids, bool **shown, int *n);
 
 /* ---- account deletion and export ------------------------------------------------------ */
 /* What one domain keeps about a person, for DELETE /users/me and GET /users/me/export. main.c

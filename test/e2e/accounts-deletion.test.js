@@ -89,7 +89,7 @@ test('export: one JSON file with a member per domain, and no hash, token or secr
   assert.equal(header(r, 'content-disposition'), 'attachment; filename="export.json"');
   const x = r.json;
   assert.ok(!Number.isNaN(Date.parse(x.exported_at)));
-  assert.deepEqual(Object.keys(x), ['exported_at', 'account', 'auth', 'outbox', 'media', 'chats', 'copilot_sessions']);
+  assert.deepEqual(Object.keys(x), ['exported_at', 'account', 'auth', 'outbox', 'media', 'chats', 'copilot_sessions', 'relay']);
   assert.equal(x.account.profile.id, u.id);
   assert.equal(x.account.profile.bio, 'about me');
   assert.deepEqual(x.account.contacts.map((c) => c.user_id), [friend.id]);
