@@ -22,13 +22,16 @@
 #define PAIRS       500           /* senders and recipients, as many as the app's figure has */
 #define CONTENT_LEN 1024          /* one envelope's decoded bytes */
 
-/* The row app/relay/store.c stores for each recipient device of an accepted message, and
- * the delete the device's ack runs: the same columns and the same WHERE. */
+/* The statements app/relay/store.c runs for each recipient device of an accepted message
+ * (sql_enqueue) and for the device's ack (sql_ack), word for word. The app's transactions do
+ * more (the device check and queue depth before, the delivered event after): that is the
+ * app's cost, measured by the ratio, not part of the baseline. */
 static const char sql_queue[] =
-    "INSERT INTO relay_queue(user_id, device_id, message_id, sender_id, sender_device,"
-    " envelope_type, content, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT INTO relay_queue(user_id, device_id, message_id, sender_id, sender_device, envelope_type, content,"
+    " created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq";
 static const char sql_ack[] =
-    "DELETE FROM relay_queue WHERE user_id = ?1 AND device_id = ?2 AND message_id = ?3";
+    "DELETE FROM relay_queue WHERE user_id = ?1 AND device_id = ?2 AND message_id = ?3"
+    " RETURNING sender_id";
 static const char sql_left[] = "SELECT count(*), (SELECT seq FROM sqlite_sequence"
                                " WHERE name = 'relay_queue') FROM relay_queue";
 
@@ -137,13 +140,16 @@ fail:
 	return NULL;
 }
 
-/* One statement run to its end in autocommit: its own transaction, its own commit. */
-static int step_once(sqlite3_stmt *st)
+/* One statement run to its end in autocommit (its own transaction, its own commit): the
+ * rows it returned, or -1. */
+static int step_all(sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int rc, rows = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rows++;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? rows : -1;
 }
 
 int main(int argc, char **argv)
@@ -208,16 +214,16 @@ int main(int argc, char **argv)
 		sqlite3_bind_int(queue, 6, 1);
 		sqlite3_bind_blob(queue, 7, content, CONTENT_LEN, SQLITE_STATIC);
 		sqlite3_bind_text(queue, 8, now, -1, SQLITE_STATIC);
-		if (step_once(queue))
+		if (step_all(queue) != 1)
 			goto db_fail;
 		sqlite3_bind_text(ack, 1, to, -1, SQLITE_STATIC);
 		sqlite3_bind_int(ack, 2, 1);
 		sqlite3_bind_text(ack, 3, id, -1, SQLITE_STATIC);
-		if (step_once(ack))
+		int acked = step_all(ack);
+		if (acked < 0)
 			goto db_fail;
-		if (sqlite3_changes(db) != 1) {
-			fprintf(stderr, "bench-relayraw: the ack of %s deleted %d rows\n", id,
-			        sqlite3_changes(db));
+		if (acked != 1) {
+			fprintf(stderr, "bench-relayraw: the ack of %s deleted %d rows\n", id, acked);
 			goto out;
 		}
 		int64_t done = time_mono_us();
