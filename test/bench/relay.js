@@ -11,12 +11,14 @@
 //     sends, spread evenly over the senders): p99 <= 20 ms (median over rounds).
 //  3. RELAY_DEVICES (10,000) accounts, each with device 1 connected on /ws?device_id=1 and
 //     idle: app VmRSS with them - idle, per device, and app CPU over 10 s (reference).
-// Usage: node test/bench/relay.js [BUILD_DIR]   (ninja -C BUILD app test/bench-relayraw)
+// Usage: node test/bench/relay.js [BUILD_DIR] [relay,idle]   (ninja -C BUILD app test/bench-relayraw)
 // Settings (environment): BENCH_SECONDS 10 (a measured window; 2 s of warm-up come before it),
 // BENCH_ROUNDS 3, BENCH_SYNC full (DB_SYNCHRONOUS for the throughput rounds, app and raw
 // alike; "full,normal" runs both; the latency rounds use the first), RELAY_WINDOW 1 (1-4),
 // RELAY_PROCS 2 (client processes), RELAY_DEVICES 10000, RELAY_ADDRS 50 (client addresses
-// 127.0.0.2 ...). Every process started here is killed on exit; the data directory is removed.
+// 127.0.0.2 ...), RELAY_RATE (the paced rate in messages/s instead of half the measured one,
+// to look at latency against load). Every process started here is killed on exit; the data
+// directory is removed.
 'use strict';
 const { execFileSync, fork, spawn } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -574,8 +576,8 @@ async function relayPart(o, sync, latency) {
   row(`messages lost, twice, refused, ${SYNC}`, `${app.reduce((s, x) => s + lost(x), 0)} of ${app.reduce((s, x) => s + x.sends, 0)}`, '0', clean);
 
   if (latency) {
-    const rate = median(app.map((x) => x.perSec)) / 2;
-    console.log(`latency, synchronous=${SYNC}: paced at ${fmt(rate, 0)} msgs/s (half the app's median), ` +
+    const rate = o.rate || median(app.map((x) => x.perSec)) / 2;
+    console.log(`latency, synchronous=${SYNC}: paced at ${fmt(rate, 0)} msgs/s (${o.rate ? 'RELAY_RATE' : "half the app's median"}), ` +
       `each sender every ${fmt(PAIRS / rate * 1000, 0)} ms, window ${window}`);
     const lat = [];
     for (let r = 1; r <= rounds; r++) {
@@ -586,7 +588,7 @@ async function relayPart(o, sync, latency) {
       if (problems) console.log(problems);
     }
     const p99 = lat.map((x) => pct(x.lat, 99));
-    row(`paced rate, msgs/s (target ${fmt(rate, 0)})`, spread(lat.map((x) => x.perSec), 0), 'reference', null);
+    row(`paced rate, msgs/s (${o.rate ? 'RELAY_RATE' : 'target'} ${fmt(rate, 0)})`, spread(lat.map((x) => x.perSec), 0), 'reference', null);
     row('latency p50, paced (ms)', spread(lat.map((x) => pct(x.lat, 50)), 2), '-', null);
     row('latency p99, paced (ms)', spread(p99, 2), '<= 20', p99.every(Number.isFinite) && median(p99) <= 20);
     row('paced sends late (window full)', spread(lat.map((x) => x.late), 0), 'reference', null);
@@ -636,7 +638,10 @@ async function main() {
     if (!fs.existsSync(f)) throw new Error(`missing ${f} (ninja -C ${build} app test/bench-relayraw)`);
   }
   const o = { build, secs: whole('BENCH_SECONDS', 10, 1, 3600), rounds: whole('BENCH_ROUNDS', 3, 1, 99),
-    window: whole('RELAY_WINDOW', 1, 1, 4), addrs: whole('RELAY_ADDRS', 50, 1, 250) };
+    window: whole('RELAY_WINDOW', 1, 1, 4), addrs: whole('RELAY_ADDRS', 50, 1, 250),
+    rate: process.env.RELAY_RATE ? whole('RELAY_RATE', 0, 1, 1000000) : 0 };
+  const parts = (process.argv[3] || 'relay,idle').split(',');
+  if (parts.some((p) => p !== 'relay' && p !== 'idle')) throw new Error('parts: a list of relay and idle');
   const P = whole('RELAY_PROCS', 2, 1, 16), D = whole('RELAY_DEVICES', 10000, 2 * PAIRS, 1000000);
   const syncs = (process.env.BENCH_SYNC || 'full').split(',');
   if (syncs.some((s) => s !== 'full' && s !== 'normal')) throw new Error('BENCH_SYNC is a list of full and normal');
@@ -645,7 +650,7 @@ async function main() {
   if (hard < D / P + 200 || hard < D + 200) throw new Error(`the open-file hard limit ${hard} is too low for ${D} sockets: raise ulimit -Hn`);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'app-bench-relay-'));
   o.data = path.join(work, 'data');
-  o.appEnv = { ACCESS_TTL: '86400', PASSWORD_ITERATIONS: '1000', RATE_RELAY_SEND: 'off', RATE_KEYS_FETCH: 'off' };
+  o.appEnv = { ACCESS_TTL: '86400', RATE_RELAY_SEND: 'off', RATE_KEYS_FETCH: 'off' }; // seeding hashes once
   const t0 = performance.now();
   o.users = seed(path.join(build, 'app'), o.data, D, o.appEnv);
   const reg = await startApp(build, o.data, o.appEnv, 'app-register');
@@ -656,8 +661,8 @@ async function main() {
     `app ${path.join(build, 'app')}`);
   o.clients = Array.from({ length: P }, () => child(['--client']));
   await Promise.all(o.clients.map((c) => c.up));
-  for (const [i, sync] of syncs.entries()) await relayPart(o, sync, i === 0);
-  await idlePart(o);
+  if (parts.includes('relay')) for (const [i, sync] of syncs.entries()) await relayPart(o, sync, i === 0);
+  if (parts.includes('idle')) await idlePart(o);
   for (const c of o.clients) c.send({ op: 'exit' });
   console.log(`\n${'figure'.padEnd(48)} ${'measured: median [range]'.padEnd(34)} ${'limit'.padEnd(10)} result`);
   for (const r of rows) console.log(`${r[0].padEnd(48)} ${String(r[1]).padEnd(34)} ${r[2].padEnd(10)} ${r[3]}`);
