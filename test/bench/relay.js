@@ -375,6 +375,11 @@ const cpuTicks = (pid) => { // utime + stime, fields 14 and 15, counted after th
   return Number(f[11]) + Number(f[12]);
 };
 
+// The machine's busy time over all cores in ticks (user, nice, system, irq, softirq, steal):
+// what the app and the clients did not take of it was other load.
+const busyTicks = () => fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1)
+  .map(Number).reduce((s, v, i) => (i === 3 || i === 4 ? s : s + v), 0);
+
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
 const median = (xs) => pct(xs, 50);
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
@@ -494,9 +499,11 @@ async function pairsRound(clients, a, { mode, window, secs, rate }) {
   });
   // the app's CPU and threads over the measured window
   await sleep(Math.max(0, Number(countFrom - now()) / 1e6));
-  const c0 = cpuTicks(a.pid), t0 = now();
+  const c0 = cpuTicks(a.pid), b0 = busyTicks(), t0 = now();
   await sleep(Math.max(0, Number(stopAt - now()) / 1e6));
-  const appCpu = ((cpuTicks(a.pid) - c0) / CLK_TCK) / (Number(now() - t0) / 1e9) * 100;
+  const wall = Number(now() - t0) / 1e9;
+  const appCpu = ((cpuTicks(a.pid) - c0) / CLK_TCK) / wall * 100;
+  const busy = ((busyTicks() - b0) / CLK_TCK) / wall * 100;
   const threads = threadsOf(a.pid), rss = rssKiB(a.pid);
   const got = await Promise.all(asks);
   const sum = (k) => got.reduce((s, g) => s + g[k], 0);
@@ -504,7 +511,7 @@ async function pairsRound(clients, a, { mode, window, secs, rate }) {
     late: sum('late'), unanswered: sum('unanswered'), unacked: sum('unacked'), undelivered: sum('undelivered'),
     strays: sum('strays'), errors: got.reduce((e, g) => addTally(e, g.errors), {}), bad: got.flatMap((g) => g.bad),
     lat: got.flatMap((g) => g.lat), drainMs: Math.max(...got.map((g) => g.drainMs)), appCpu,
-    clientCpu: sum('cpuMs') / (secs * 1000) * 100, threads, rss };
+    clientCpu: sum('cpuMs') / (secs * 1000) * 100, busy, threads, rss };
 }
 
 const lost = (r) => r.unanswered + r.unacked + r.undelivered + r.dupes + r.bad.length +
@@ -513,7 +520,8 @@ const roundNote = (r) => `sent ${r.sent}, acked ${r.acks}, ${r.unanswered} unans
   `${r.undelivered} without delivered, ${r.dupes} twice${r.strays ? `, ${r.strays} outside any round` : ''}` +
   `${Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : ''}; ` +
   `latency p50 ${fmt(pct(r.lat, 50), 2)} p99 ${fmt(pct(r.lat, 99), 2)} ms; ` +
-  `CPU app ${fmt(r.appCpu, 0)} %, clients ${fmt(r.clientCpu, 0)} %; app ${r.threads} threads, ` +
+  `CPU app ${fmt(r.appCpu, 0)} %, clients ${fmt(r.clientCpu, 0)} %, rest ${fmt(r.busy - r.appCpu - r.clientCpu, 0)} % ` +
+  `(of ${os.cpus().length * 100}); app ${r.threads} threads, ` +
   `${fmt(r.rss / 1024)} MiB; drained in ${fmt(r.drainMs / 1000, 2)} s` +
   `${r.bad.length ? `\n    ${r.bad.join('\n    ')}` : ''}`;
 
@@ -553,7 +561,7 @@ async function relayPart(o, sync, latency) {
   const warmLog = appLog(a);
   console.log(`relay, synchronous=${SYNC}: ${2 * PAIRS} device sockets open in ${fmt(opened.ms / 1000, 2)} s (app :${a.port}); ` +
     `warm-up ${fmt(warm.perSec, 0)} msgs/s (${lost(warm)} lost)${warmLog ? `\n${warmLog}` : ''}`);
-  console.log(`  rounds: bench-relayraw ${secs} s, then ${PAIRS} senders -> ${PAIRS} recipients, window ${window}, ` +
+  console.log(`  load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; rounds: bench-relayraw ${secs} s, then ${PAIRS} senders -> ${PAIRS} recipients, window ${window}, ` +
     `${WARM_MS / 1000} s warm-up + ${secs} s counted`);
   const raw = [], app = [];
   for (let r = 1; r <= rounds; r++) {
@@ -572,7 +580,8 @@ async function relayPart(o, sync, latency) {
   row(`app msgs/s, ${SYNC}`, spread(app.map((x) => x.perSec), 0), '-', null);
   row(`app/raw, ${SYNC}`, spread(ratio, 3), '>= 0.5', ratio.every(Number.isFinite) && median(ratio) >= 0.5);
   row(`latency p50/p99 at saturation, ${SYNC} (ms)`, `${spread(app.map((x) => pct(x.lat, 50)), 1)} / ${spread(app.map((x) => pct(x.lat, 99)), 1)}`, 'reference', null);
-  row(`app / clients CPU at saturation (% of a core)`, `${spread(app.map((x) => x.appCpu), 0)} / ${spread(app.map((x) => x.clientCpu), 0)}`, 'reference', null);
+  row(`CPU at saturation, app / clients / rest (%)`, `${spread(app.map((x) => x.appCpu), 0)} / ${spread(app.map((x) => x.clientCpu), 0)} / ` +
+    `${spread(app.map((x) => x.busy - x.appCpu - x.clientCpu), 0)}`, 'reference', null);
   row(`messages lost, twice, refused, ${SYNC}`, `${app.reduce((s, x) => s + lost(x), 0)} of ${app.reduce((s, x) => s + x.sends, 0)}`, '0', clean);
 
   if (latency) {
