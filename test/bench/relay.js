@@ -514,13 +514,16 @@ async function pairsRound(clients, a, { mode, window, secs, rate }) {
     clientCpu: sum('cpuMs') / (secs * 1000) * 100, busy, threads, rss };
 }
 
+// CPU the rest of the machine took: /proc/stat is sampled per tick while the processes' own
+// times are exact, so the difference is approximate and a few % below 0 means none.
+const rest = (r) => Math.max(0, r.busy - r.appCpu - r.clientCpu);
 const lost = (r) => r.unanswered + r.unacked + r.undelivered + r.dupes + r.bad.length +
   Object.values(r.errors).reduce((s, n) => s + n, 0);
 const roundNote = (r) => `sent ${r.sent}, acked ${r.acks}, ${r.unanswered} unanswered, ${r.unacked} unacked, ` +
   `${r.undelivered} without delivered, ${r.dupes} twice${r.strays ? `, ${r.strays} outside any round` : ''}` +
   `${Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : ''}; ` +
   `latency p50 ${fmt(pct(r.lat, 50), 2)} p99 ${fmt(pct(r.lat, 99), 2)} ms; ` +
-  `CPU app ${fmt(r.appCpu, 0)} %, clients ${fmt(r.clientCpu, 0)} %, rest ${fmt(r.busy - r.appCpu - r.clientCpu, 0)} % ` +
+  `CPU app ${fmt(r.appCpu, 0)} %, clients ${fmt(r.clientCpu, 0)} %, rest ~${fmt(rest(r), 0)} % ` +
   `(of ${os.cpus().length * 100}); app ${r.threads} threads, ` +
   `${fmt(r.rss / 1024)} MiB; drained in ${fmt(r.drainMs / 1000, 2)} s` +
   `${r.bad.length ? `\n    ${r.bad.join('\n    ')}` : ''}`;
@@ -581,7 +584,7 @@ async function relayPart(o, sync, latency) {
   row(`app/raw, ${SYNC}`, spread(ratio, 3), '>= 0.5', ratio.every(Number.isFinite) && median(ratio) >= 0.5);
   row(`latency p50/p99 at saturation, ${SYNC} (ms)`, `${spread(app.map((x) => pct(x.lat, 50)), 1)} / ${spread(app.map((x) => pct(x.lat, 99)), 1)}`, 'reference', null);
   row(`CPU at saturation, app / clients / rest (%)`, `${spread(app.map((x) => x.appCpu), 0)} / ${spread(app.map((x) => x.clientCpu), 0)} / ` +
-    `${spread(app.map((x) => x.busy - x.appCpu - x.clientCpu), 0)}`, 'reference', null);
+    `${spread(app.map(rest), 0)}`, 'reference', null);
   row(`messages lost, twice, refused, ${SYNC}`, `${app.reduce((s, x) => s + lost(x), 0)} of ${app.reduce((s, x) => s + x.sends, 0)}`, '0', clean);
 
   if (latency) {
