@@ -26,9 +26,9 @@
  * (sql_enqueue) and for the device's ack (sql_ack), word for word. The app's transactions do
  * more (the device check and queue depth before, the delivered event after): that is the
  * app's cost, measured by the ratio, not part of the baseline. */
-static const char sql_queue[] =
-    "INSERT INTO relay_queue(user_id, device_id, message_id, sender_id, sender_device, envelope_type, content,"
-    " created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq";
+static const char sql_queue[] = "INSERT INTO relay_queue(user_id, device_id, message_id, "
+                                "sender_id, sender_device, envelope_type, content,"
+                                " created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq";
 static const char sql_ack[] =
     "DELETE FROM relay_queue WHERE user_id = ?1 AND device_id = ?2 AND message_id = ?3"
     " RETURNING sender_id";
@@ -223,7 +223,8 @@ int main(int argc, char **argv)
 		if (acked < 0)
 			goto db_fail;
 		if (acked != 1) {
-			fprintf(stderr, "bench-relayraw: the ack of %s deleted %d rows\n", id, acked);
+			fprintf(stderr, "bench-relayraw: the ack of %s deleted %d rows\n", id,
+			        acked);
 			goto out;
 		}
 		int64_t done = time_mono_us();
