@@ -18,14 +18,18 @@ const FAST = {
 
 let app; // most tests
 let tight; // small limits
+let aged; // RELAY_RETENTION=60: its expiry job first runs a minute after start, beside the other tests
+let agedStarted;
 test.before(async () => {
-  [app, tight] = await Promise.all([
+  agedStarted = Date.now();
+  [aged, app, tight] = await Promise.all([
+    startApp({ env: { ...FAST, RELAY_RETENTION: '60' } }),
     startApp({ env: FAST }),
     startApp({ env: { ...FAST, RATE_RELAY_SEND: '5/min', RATE_KEYS_FETCH: '3/h', RELAY_QUEUE_MAX: '3' } }),
   ]);
 });
 test.after(async () => {
-  const ends = await Promise.all([app, tight].filter(Boolean).map((a) => a.stop()));
+  const ends = await Promise.all([app, tight, aged].filter(Boolean).map((a) => a.stop()));
   for (const e of ends) assert.deepEqual(e, { code: 0, signal: null }, 'each server stops cleanly');
 });
 
@@ -494,4 +498,30 @@ test('"show my presence" off: contacts never hear I am online, and I hear nobody
   wh.close();
   r = await call(app, 'GET', '/users/me', hider.token);
   assert.equal(r.json.show_presence, false);
+});
+
+test('messages nobody acknowledged within RELAY_RETENTION are dropped by the expiry job', async () => {
+  const alice = await register(aged);
+  const bob = await register(aged);
+  await device(aged, alice);
+  const bd = await device(aged, bob);
+  const ids = [];
+  for (const text of ['old', 'new']) {
+    const r = await call(aged, 'PUT', `/messages/${bob.id}`, alice.token, { messages: [envelope(bd, text)] });
+    assert.equal(r.status, 200, r.text);
+    ids.push(r.json.message_id);
+  }
+  const db = path.join(aged.dataDir, 'app.db');
+  const out = sqlite(db, "UPDATE relay_queue SET created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-2 hours')"
+    + ` WHERE message_id = '${ids[0]}'`);
+  assert.equal(out.code, 0, out.stderr);
+  const left = () => sqlite(db, `SELECT message_id FROM relay_queue WHERE user_id = '${bob.id}' ORDER BY seq`).stdout.trim();
+  const deadline = agedStarted + 75000;
+  while (left() !== ids[1] && Date.now() < deadline) await sleep(500);
+  assert.equal(left(), ids[1], 'the old one is gone, the recent one kept');
+  const b = connect(aged, bob, 1);
+  await b.opened;
+  await b.next((f) => f.type === 'queue_empty');
+  assert.deepEqual(b.frames.filter((f) => f.type === 'message').map((m) => m.id), [ids[1]]);
+  b.close();
 });
