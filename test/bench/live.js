@@ -16,17 +16,14 @@
 // LIVE_STREAMS 2000, LIVE_SSE_ROUNDS 3, LIVE_ADDRS 50 (client addresses 127.0.0.2 ...).
 // Every process started here is killed on exit; the data directory is removed.
 'use strict';
-const { execFileSync, fork, spawn } = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const lib = require('./lib');
+const { now, sleep, load, makeWork, cleanup, child, startServer, stopServer, freePort, seed, sseExchange, wsOpen,
+  closeConns, pool, tally, openAll, closeAll, rssKiB, threadsOf, CLK_TCK, cpuTicks, openFiles,
+  pct, median, fmt, spread, row, printTable } = lib;
 
-const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-const now = () => process.hrtime.bigint(); // CLOCK_MONOTONIC: one clock for every process here
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const env = (name, dflt) => {
   const v = Number(process.env[name] || dflt);
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive whole number`);
@@ -35,140 +32,6 @@ const env = (name, dflt) => {
 
 // ---------------------------------------------------------------------------------------------
 // Client processes: each holds a share of the sockets and answers the parent over IPC.
-
-// A raw WebSocket client (RFC 6455, client side): the handshake with the bearer token as a
-// subprotocol, unmasked server frames parsed, pings answered, closes answered. Raw rather
-// than the `ws` package so that the client's own cost per frame is small and the same for
-// both servers. Resolves with the connection, or {err} when the upgrade failed.
-function wsOpen({ port, addr, token, waitReady }, onText, onClose) {
-  return new Promise((resolve) => {
-    const key = crypto.randomBytes(16).toString('base64');
-    const accept = crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
-    const c = { sock: null, got: null, len: 0, closeCode: null, closedByUs: false, closed: false };
-    let head = Buffer.alloc(0); // bytes of the answer's head, until it is whole; then null
-    let buf = Buffer.alloc(0); // frame bytes not yet parsed
-    let settled = false;
-    let settle = (err) => {
-      if (settled) return;
-      settled = true;
-      resolve(err ? { err } : c);
-    };
-    const s = net.connect({ host: '127.0.0.1', port, localAddress: addr });
-    c.sock = s;
-    const give = setTimeout(() => { s.destroy(); settle('no ready in 30 s'); }, 30000);
-    const settled0 = settle;
-    settle = (err) => { clearTimeout(give); settled0(err); };
-    s.setNoDelay(true);
-    s.on('connect', () => s.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
-      `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-      `Sec-WebSocket-Protocol: bearer, ${token}\r\n\r\n`));
-    const send = (opcode, payload) => { // a masked control frame (payload < 126 bytes)
-      const mask = crypto.randomBytes(4);
-      const f = Buffer.alloc(6 + payload.length);
-      f[0] = 0x80 | opcode;
-      f[1] = 0x80 | payload.length;
-      mask.copy(f, 2);
-      for (let i = 0; i < payload.length; i++) f[6 + i] = payload[i] ^ mask[i & 3];
-      if (!s.destroyed) s.write(f);
-    };
-    s.on('data', (d) => {
-      if (head) {
-        head = Buffer.concat([head, d]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) {
-          if (head.length > 16384) { s.destroy(); settle('answer head too long'); }
-          return;
-        }
-        const text = head.subarray(0, end).toString('latin1');
-        d = head.subarray(end + 4);
-        head = null;
-        const status = (/^HTTP\/1\.1 (\d{3})/.exec(text) || [])[1] || 'no status';
-        if (status !== '101') { s.destroy(); settle(`HTTP ${status}`); return; }
-        const got = (/\r\nsec-websocket-accept:\s*(\S+)/i.exec(text) || [])[1];
-        if (got !== accept) { s.destroy(); settle('bad Sec-WebSocket-Accept'); return; }
-        if (!waitReady) settle();
-      }
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      while (buf.length >= 2) {
-        const opcode = buf[0] & 0x0f;
-        let len = buf[1] & 0x7f;
-        let at = 2;
-        if (buf[1] & 0x80) { c.closeCode = 'masked by server'; s.destroy(); return; }
-        if (len === 126) {
-          if (buf.length < 4) break;
-          len = buf.readUInt16BE(2);
-          at = 4;
-        } else if (len === 127) {
-          if (buf.length < 10) break;
-          len = Number(buf.readBigUInt64BE(2));
-          at = 10;
-        }
-        if (buf.length < at + len) break;
-        const payload = buf.subarray(at, at + len);
-        buf = buf.subarray(at + len);
-        if (opcode === 1 || opcode === 0) {
-          if (!settled && waitReady && payload.includes('"type":"ready"')) settle();
-          else onText(c, payload);
-        } else if (opcode === 9) {
-          send(10, payload);
-        } else if (opcode === 8) {
-          c.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-          send(8, payload.subarray(0, 2));
-          s.end();
-        }
-      }
-    });
-    s.on('error', (e) => { c.error = e.code || e.message; settle(c.error); });
-    s.on('close', () => { c.closed = true; settle('closed before ready'); onClose(c); });
-  });
-}
-
-// Runs `fn` over `items` with at most `k` in flight; resolves with the results in order.
-async function pool(items, k, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(k, items.length) }, worker));
-  return out;
-}
-
-const tally = (xs) => xs.reduce((m, x) => { m[x] = (m[x] || 0) + 1; return m; }, {});
-
-// One streamed chat exchange (POST .../messages, Accept: text/event-stream).
-function sseExchange(port, { addr, token, chat }, content) {
-  const { sseReader } = require('../e2e/lib/sse');
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const out = { status: 0, first: null, text: '', end: null, error: null };
-    const req = http.request({ host: '127.0.0.1', port, path: `/api/v1/chats/${chat}/messages`, method: 'POST',
-      localAddress: addr, agent: false,
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' } },
-    (res) => {
-      out.status = res.statusCode;
-      const feed = sseReader();
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        for (const ev of feed(d)) {
-          if (ev.event === 'delta') {
-            if (out.first === null) out.first = performance.now() - t0;
-            out.text += ev.data.text;
-          } else if (ev.event === 'done' || ev.event === 'error') {
-            out.end = ev.event;
-          }
-        }
-      });
-      res.on('end', () => resolve(out));
-      res.on('error', (e) => { out.error = e.code || e.message; resolve(out); });
-    });
-    req.on('error', (e) => { out.error = e.code || e.message; resolve(out); });
-    req.end(JSON.stringify({ content }));
-  });
-}
 
 function clientMain() {
   let conns = [];
@@ -190,7 +53,7 @@ function clientMain() {
       const t0 = performance.now();
       const got = await pool(m.conns, m.inFlight, (o) => wsOpen({ port: m.port, waitReady: m.waitReady, ...o }, onText, onClose));
       const ok = got.filter((c) => !c.err);
-      for (const c of ok) c.ready = true;
+      for (const c of ok) Object.assign(c, { ready: true, got: null, len: 0 });
       conns.push(...ok);
       reply({ op: 'opened', n: ok.length, failed: tally(got.filter((c) => c.err).map((c) => c.err)),
         ms: performance.now() - t0 });
@@ -212,13 +75,7 @@ function clientMain() {
       while (performance.now() - lastFrame < m.ms) await sleep(m.ms / 4);
       reply({ op: 'quiet' });
     } else if (m.op === 'close') {
-      const waits = conns.map((c) => new Promise((r) => {
-        if (c.closed) return r();
-        c.closedByUs = true;
-        c.sock.once('close', r);
-        c.sock.destroy();
-      }));
-      await Promise.all(waits);
+      await closeConns(conns);
       const dropped = tally(droppedByServer);
       conns = [];
       droppedByServer = [];
@@ -226,11 +83,11 @@ function clientMain() {
     } else if (m.op === 'sse') {
       const t0 = performance.now();
       const rs = await Promise.all(m.streams.map((s) => sseExchange(m.port, s, m.content)));
+      const firsts = rs.filter((r) => r.deltas.length).map((r) => r.deltas[0] - r.start);
       reply({ op: 'sse', n: rs.length, wallMs: performance.now() - t0,
         complete: rs.filter((r) => r.status === 200 && r.end === 'done' && r.text === m.expected).length,
         statuses: tally(rs.map((r) => r.status)), ends: tally(rs.map((r) => r.end || r.error || 'no end')),
-        firstMax: Math.max(0, ...rs.filter((r) => r.first !== null).map((r) => r.first)),
-        firsts: rs.filter((r) => r.first !== null).length });
+        firstMax: Math.max(0, ...firsts), firsts: firsts.length });
     } else if (m.op === 'exit') {
       process.exit(0);
     }
@@ -259,94 +116,10 @@ async function llmMain() {
 // ---------------------------------------------------------------------------------------------
 // The parent: servers, figures, summary.
 
-const procs = new Set(); // every child process still running
 let work = null;
 
-function cleanup() {
-  for (const p of procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  procs.clear();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-  work = null;
-}
-
-// A child speaking IPC, with `ask(message, answerOp)` for one request and its answer.
-function child(args) {
-  const p = fork(__filename, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  procs.add(p);
-  p.on('exit', () => procs.delete(p));
-  const waiting = new Map();
-  p.on('message', (m) => {
-    const w = waiting.get(m.op);
-    if (w) { waiting.delete(m.op); w(m); }
-  });
-  p.ask = (m, answer, timeoutMs = 600000) => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${answer} from a child in ${timeoutMs} ms`)), timeoutMs);
-    waiting.set(answer, (r) => { clearTimeout(timer); resolve(r); });
-    if (m) p.send(m);
-  });
-  p.up = p.ask(null, 'up', 30000);
-  return p;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-function call(port, method, p, token, body, timeoutMs = 10000) {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, agent: false, timeout: timeoutMs,
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode, text, ms: performance.now() - t0 }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, text: e.message, ms: performance.now() - t0 }));
-    req.end(body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)));
-  });
-}
-
-const proc = (pid, file) => fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
-const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(proc(pid, 'status'))[1]);
-const threadsOf = (pid) => Number(/Threads:\s+(\d+)/.exec(proc(pid, 'status'))[1]);
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const cpuTicks = (pid) => { // utime + stime, fields 14 and 15, counted after the command name
-  const f = proc(pid, 'stat').slice(proc(pid, 'stat').lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-};
-
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
-const median = (xs) => pct(xs, 50);
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const spread = (xs, d = 1) => (xs.length ? `${fmt(median(xs), d)} [${fmt(Math.min(...xs), d)}-${fmt(Math.max(...xs), d)}]` : 'none');
-
-async function startServer(cmd, args, extraEnv, logName, ready) {
-  const log = path.join(work, logName);
-  const p = spawn(cmd, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'ignore', fs.openSync(log, 'w')] });
-  procs.add(p);
-  p.on('exit', () => procs.delete(p));
-  for (let i = 0; i < 1000; i++) {
-    if (p.exitCode !== null) break;
-    if (ready.test(fs.readFileSync(log, 'utf8'))) return p;
-    await sleep(10);
-  }
-  throw new Error(`${path.basename(cmd)} did not start:\n${fs.readFileSync(log, 'utf8').slice(-2000)}`);
-}
-
-async function stopServer(p) {
-  if (!p || p.exitCode !== null) return;
-  const gone = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  if (!(await Promise.race([gone.then(() => true), sleep(10000).then(() => false)]))) {
-    p.kill('SIGKILL');
-    await gone;
-  }
-}
+// Requests as lib's, a timeout reported as 'timeout'.
+const call = (port, method, p, token, body, timeoutMs) => lib.call(port, method, p, token, body, { timeoutMs, late: 'timeout' });
 
 async function metric(port, name) {
   const r = await call(port, 'GET', '/metrics');
@@ -354,26 +127,9 @@ async function metric(port, name) {
   return m ? Number(m[1]) : null;
 }
 
-const rows = [];
-const row = (figure, measured, limit, pass) => rows.push([figure, measured, limit, pass === null ? '-' : pass ? 'PASS' : 'FAIL']);
-
-// The clients share the sockets: connection i leaves from 127.0.0.(2 + i % addrs), so that
-// each address stays under CONN_PER_ADDRESS (256).
-async function openAll(clients, port, tokens, { waitReady, addrs }) {
-  const shares = clients.map(() => []);
-  tokens.forEach((token, i) => shares[i % clients.length].push({ token, addr: `127.0.0.${2 + (i % addrs)}` }));
-  const got = await Promise.all(clients.map((c, k) => c.ask({ op: 'open', port, waitReady, inFlight: 64, conns: shares[k] }, 'opened')));
-  const failed = {};
-  for (const g of got) for (const [k, v] of Object.entries(g.failed)) failed[k] = (failed[k] || 0) + v;
-  return { n: got.reduce((a, g) => a + g.n, 0), failed, ms: Math.max(...got.map((g) => g.ms)) };
-}
-
-async function closeAll(clients) {
-  const got = await Promise.all(clients.map((c) => c.ask({ op: 'close' }, 'closed')));
-  const dropped = {};
-  for (const g of got) for (const [k, v] of Object.entries(g.dropped)) dropped[k] = (dropped[k] || 0) + v;
-  return dropped;
-}
+// The clients share the sockets, one a token, spread over `addrs` client addresses.
+const openTabs = (clients, port, tokens, { waitReady, addrs }) =>
+  openAll(clients, port, tokens.map((token) => ({ token })), addrs, { waitReady, inFlight: 64 });
 
 // One event to every open client: arm the clients with the nonce, note the time, trigger,
 // collect. Latencies in ms from the trigger's first byte.
@@ -389,22 +145,14 @@ async function oneEvent(clients, nonce, trigger) {
   return { ms, missing: got.reduce((a, g) => a + g.missing, 0), len: Math.max(...got.map((g) => g.len)), status: r.status, text: r.text };
 }
 
-function seed(app, data, n, prefix, extraEnv) {
-  const out = execFileSync(app, ['--data', data, 'seed', 'users', String(n), prefix],
-    { env: { ...process.env, ...extraEnv }, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
-  const users = out.trim().split('\n').map((l) => { const [email, id, token] = l.split('\t'); return { email, id, token }; });
-  if (users.length !== n || users.some((u) => !u.token)) throw new Error(`seed users ${n} printed ${users.length} lines`);
-  return users;
-}
-
 async function wsPart(o) {
   const { build, clients, data, users, one } = o;
   const N = env('LIVE_CLIENTS', 10000), addrs = env('LIVE_ADDRS', 50);
   const tabs = Math.ceil(N / users.length);
   const appEnv = { ...o.appEnv, LLM_DEMO_DELAY_MS: '0', LLM_BASE_URL: '' };
   const port = await freePort();
-  const app = await startServer(path.join(build, 'app'), ['--data', data, '--listen', `127.0.0.1:${port}`], appEnv,
-    'app-ws.log', /listening/);
+  const app = await startServer(path.join(build, 'app'), ['--data', data, '--listen', `127.0.0.1:${port}`],
+    { env: appEnv, log: path.join(work, 'app-ws.log') });
   const chat = JSON.parse((await call(port, 'POST', '/api/v1/chats', one.token, { title: 'live bench' })).text).id;
   let seq = 0;
   const content = () => `live-bench-${String(process.pid).padStart(8, '0')}-${String(++seq).padStart(6, '0')}`;
@@ -412,7 +160,7 @@ async function wsPart(o) {
 
   // warm-up and calibration: a few tabs of the broadcast user, one event; its frame's size is
   // what the bare server sends too
-  const cal = await openAll(clients, port, Array(10).fill(one.token), { waitReady: true, addrs });
+  const cal = await openTabs(clients, port, Array(10).fill(one.token), { waitReady: true, addrs });
   if (cal.n !== 10) throw new Error(`the app took ${cal.n} of 10 WebSockets: ${JSON.stringify(cal.failed)}`);
   const nonce = content();
   const c1 = await oneEvent(clients, nonce, () => post(nonce));
@@ -426,7 +174,7 @@ async function wsPart(o) {
   const idle = rssKiB(app.pid);
   const tokens = [];
   for (let t = 0; t < tabs; t++) for (const u of users) if (tokens.length < N) tokens.push(u.token);
-  const opened = await openAll(clients, port, tokens, { waitReady: true, addrs });
+  const opened = await openTabs(clients, port, tokens, { waitReady: true, addrs });
   console.log(`ws: ${opened.n} of ${N} WebSockets open (${users.length} users x ${tabs} tabs) in ${fmt(opened.ms / 1000)} s` +
     `${Object.keys(opened.failed).length ? `, refused: ${JSON.stringify(opened.failed)}` : ''}; ws_open ${await metric(port, 'ws_open')}`);
   await sleep(2000);
@@ -452,7 +200,7 @@ async function wsPart(o) {
   for (let i = 0; i < 100 && (await metric(port, 'ws_open')) > 0; i++) await sleep(50);
 
   await broadcastRounds({ ...o, sides: ['bare', 'app'], app, port, post, content, frameLen });
-  await stopServer(app);
+  await stopServer(app, 10000);
 }
 
 // One event to N tabs of one user (the app: one chat message, whose chat.message event the
@@ -462,7 +210,7 @@ async function broadcastRounds({ build, clients, one, sides, app, port, post, co
   const N = env('LIVE_CLIENTS', 10000), addrs = env('LIVE_ADDRS', 50);
   const rounds = env('LIVE_ROUNDS', 3), events = env('LIVE_EVENTS', 5);
   const bport = await freePort();
-  const bare = await startServer(path.join(build, 'test', 'bench-broadcast'), [String(bport)], {}, 'bare.log', /listening/);
+  const bare = await startServer(path.join(build, 'test', 'bench-broadcast'), [String(bport)], { log: path.join(work, 'bare.log') });
   const body = (n) => n + 'x'.repeat(Math.max(0, frameLen - n.length)); // a bare frame as long as the app's
   const res = { bare: { p50: [], p99: [], max: [], first: [], fan: [], missing: 0, rss: [], open: [], loop: [] },
     app: { p50: [], p99: [], max: [], first: [], fan: [], missing: 0, rss: [], open: [] } };
@@ -471,7 +219,7 @@ async function broadcastRounds({ build, clients, one, sides, app, port, post, co
     for (const side of sides) {
       const p = side === 'bare' ? bport : port;
       const pid = side === 'bare' ? bare.pid : app.pid;
-      const op = await openAll(clients, p, oneTokens, { waitReady: side === 'app', addrs });
+      const op = await openTabs(clients, p, oneTokens, { waitReady: side === 'app', addrs });
       res[side].open.push(op.n);
       await sleep(1000);
       res[side].rss.push(rssKiB(pid));
@@ -504,7 +252,7 @@ async function broadcastRounds({ build, clients, one, sides, app, port, post, co
       else await sleep(500);
     }
   }
-  await stopServer(bare);
+  await stopServer(bare, 10000);
   const b = res.bare, a = res.app;
   row('broadcast p50, bare (ms)', spread(b.p50), 'baseline', null);
   row('broadcast p99, bare (ms)', spread(b.p99), 'baseline', null);
@@ -531,7 +279,7 @@ async function broadcastRounds({ build, clients, one, sides, app, port, post, co
 async function ssePart(o) {
   const { build, clients, data, users } = o;
   const S = env('LIVE_STREAMS', 2000), rounds = env('LIVE_SSE_ROUNDS', 3), addrs = env('LIVE_ADDRS', 50);
-  const llm = child(['--llm']);
+  const llm = child(__filename, ['--llm']);
   const up = await llm.up;
   const chunks = Array.from({ length: 50 }, (_, i) => `t${i} `); // 50 chunks 200 ms apart: 10 s
   await llm.ask({ op: 'default', chunks, delayMs: 200 }, 'set');
@@ -543,8 +291,8 @@ async function ssePart(o) {
   // earlier rounds left in the allocator (printed as "after")
   for (let r = 1; r <= rounds; r++) {
     const port = await freePort();
-    const app = await startServer(path.join(build, 'app'), ['--data', data, '--listen', `127.0.0.1:${port}`], appEnv,
-      `app-sse-${r}.log`, /listening/);
+    const app = await startServer(path.join(build, 'app'), ['--data', data, '--listen', `127.0.0.1:${port}`],
+      { env: appEnv, log: path.join(work, `app-sse-${r}.log`) });
     // one chat a stream, owners in turn, made once
     streams = streams || await pool(Array.from({ length: S }, (_, i) => i), 16, async (i) => {
       const u = users[i % users.length];
@@ -608,7 +356,7 @@ async function ssePart(o) {
       `p99 ${fmt(pct(health, 99), 2)} ms over ${health.length} probes (${failedProbes} failed or > 5 s); ` +
       `RSS idle ${fmt(idle / 1024)} MiB, peak ${fmt(peak / 1024)} MiB, ${fmt(rest / 1024)} MiB 2 s after; ` +
       `${peakThreads} threads at most${slow.length ? `; probes over 50 ms: ${slow.join(', ')}` : ''}`);
-    await stopServer(app);
+    await stopServer(app, 10000);
   }
   llm.kill('SIGTERM');
   row(`SSE streams complete of ${S}`, spread(res.complete, 0), `${S}`, res.complete.every((n) => n === S));
@@ -629,17 +377,17 @@ async function main() {
   }
   const N = env('LIVE_CLIENTS', 10000), P = env('LIVE_PROCS', 2), U = env('LIVE_USERS', 1000);
   // each client process holds N / P sockets; node raises its soft limit to the hard one
-  const hard = Number((/Max open files\s+\d+\s+(\d+|unlimited)/.exec(fs.readFileSync('/proc/self/limits', 'utf8')) || [])[1]) || Infinity;
+  const { hard } = openFiles();
   if (hard < N / P + 200) throw new Error(`the open-file hard limit ${hard} is too low for ${N / P} sockets a process: raise LIVE_PROCS or ulimit -Hn`);
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'app-bench-live-'));
+  work = makeWork('app-bench-live-');
   const data = path.join(work, 'data');
   const appEnv = { ACCESS_TTL: '86400', CHAT_DAILY_LIMIT: '0', PASSWORD_ITERATIONS: '1000' };
   const t0 = performance.now();
   const users = seed(path.join(build, 'app'), data, U, 'live', appEnv);
   const [one] = seed(path.join(build, 'app'), data, 1, 'broadcast', appEnv);
-  console.log(`live: ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${U + 1} accounts seeded ` +
+  console.log(`live: ${os.cpus().length} CPUs, load ${load()}; ${U + 1} accounts seeded ` +
     `in ${fmt((performance.now() - t0) / 1000)} s; ${P} client processes; app ${path.join(build, 'app')}`);
-  const clients = Array.from({ length: P }, () => child(['--client']));
+  const clients = Array.from({ length: P }, () => child(__filename, ['--client']));
   await Promise.all(clients.map((c) => c.up));
   const o = { build, clients, data, users, one, appEnv };
   if (parts.includes('ws')) await wsPart(o);
@@ -650,10 +398,9 @@ async function main() {
   }
   if (parts.includes('sse')) await ssePart(o);
   for (const c of clients) c.send({ op: 'exit' });
-  console.log(`\n${'figure'.padEnd(50)} ${'measured: median [range]'.padEnd(34)} ${'limit'.padEnd(10)} result`);
-  for (const r of rows) console.log(`${r[0].padEnd(50)} ${String(r[1]).padEnd(34)} ${r[2].padEnd(10)} ${r[3]}`);
+  const code = printTable(['figure', 'measured: median [range]', 'limit', 'result'], [50, 34, 10]);
   console.log('(/health throughput app / bare civetweb: test/bench/run; idle TCP and slowloris: test/bench/conns.js)');
-  return rows.every((r) => r[3] !== 'FAIL') ? 0 : 1;
+  return code;
 }
 
 if (process.argv[2] === '--client') {

@@ -20,155 +20,22 @@
 // to look at latency against load). Every process started here is killed on exit; the data
 // directory is removed.
 'use strict';
-const { execFileSync, fork, spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { now, sleep, load, whole, makeWork, cleanup, child, startServer, stopServer, freePort, call, seed, rawBaseline,
+  logProblems, textFrame, wsOpen, closeConns, pool, tally, addTally, openAll, closeAll, rssKiB, threadsOf, CLK_TCK,
+  cpuTicks, busyTicks, openFiles, pct, median, fmt, spread, tail, row, printTable } = require('./lib');
 
-const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const PAIRS = 500;
 const CONTENT_LEN = 1024; // an envelope's bytes; the first 8 carry the send time
 const WARM_MS = 2000; // of each round, before its measured window
 const DRAIN_MS = 30000; // after a round, the most its last messages may take to be acked and delivered
-const now = () => process.hrtime.bigint(); // CLOCK_MONOTONIC: one clock for every process here
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const whole = (name, dflt, lo, hi) => {
-  const v = process.env[name] ?? String(dflt);
-  if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new Error(`${name} must be a whole number from ${lo} to ${hi}`);
-  return Number(v);
-};
-const tally = (xs) => xs.reduce((m, x) => { m[x] = (m[x] || 0) + 1; return m; }, {});
-const addTally = (into, t) => { for (const [k, v] of Object.entries(t)) into[k] = (into[k] || 0) + v; return into; };
 
 // ---------------------------------------------------------------------------------------------
 // Client processes: each holds its share of the device sockets and answers the parent over IPC.
-
-// A text frame from the client: masked as RFC 6455 requires, with a zero key, so that the
-// clients spend no time on masking (the server unmasks every byte whatever the key).
-function textFrame(text) {
-  const payload = Buffer.from(text);
-  const n = payload.length;
-  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
-  const f = Buffer.alloc(head + 4 + n);
-  f[0] = 0x81;
-  if (n < 126) {
-    f[1] = 0x80 | n;
-  } else if (n < 65536) {
-    f[1] = 0x80 | 126;
-    f.writeUInt16BE(n, 2);
-  } else {
-    f[1] = 0x80 | 127;
-    f.writeBigUInt64BE(BigInt(n), 2);
-  }
-  payload.copy(f, head + 4);
-  return f;
-}
-
-function control(opcode, payload) {
-  const f = Buffer.alloc(6 + payload.length);
-  f[0] = 0x80 | opcode;
-  f[1] = 0x80 | payload.length;
-  payload.copy(f, 6);
-  return f;
-}
-
-// A raw WebSocket client on /ws?device_id=1 with the token as a subprotocol: server frames
-// parsed and handed to onText (from the first one on, so that anything queued before
-// queue_empty is handled too), pings answered, closes answered. Resolves with the connection
-// once `queue_empty` came (the device's relay connection is then in place), or with {err}.
-function wsOpen({ port, addr, token }, onText, onClose) {
-  return new Promise((resolve) => {
-    const key = crypto.randomBytes(16).toString('base64');
-    const accept = crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
-    const c = { sock: null, closeCode: null, closedByUs: false, closed: false, ready: false };
-    let head = Buffer.alloc(0); // the answer's head until it is whole; then null
-    let buf = Buffer.alloc(0); // frame bytes not yet parsed
-    let settled = false;
-    const s = net.connect({ host: '127.0.0.1', port, localAddress: addr });
-    c.sock = s;
-    const give = setTimeout(() => { s.destroy(); settle('no queue_empty in 30 s'); }, 30000);
-    function settle(err) {
-      if (settled) return;
-      settled = true;
-      clearTimeout(give);
-      c.ready = !err;
-      resolve(err ? { err } : c);
-    }
-    c.send = (frame) => { if (!s.destroyed) s.write(frame); };
-    s.setNoDelay(true);
-    s.on('connect', () => s.write(`GET /ws?device_id=1 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
-      `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-      `Sec-WebSocket-Protocol: bearer, ${token}\r\n\r\n`));
-    s.on('data', (d) => {
-      if (head) {
-        head = Buffer.concat([head, d]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) {
-          if (head.length > 16384) { s.destroy(); settle('answer head too long'); }
-          return;
-        }
-        const text = head.subarray(0, end).toString('latin1');
-        d = head.subarray(end + 4);
-        head = null;
-        const status = (/^HTTP\/1\.1 (\d{3})/.exec(text) || [])[1] || 'no status';
-        if (status !== '101') { s.destroy(); settle(`HTTP ${status}`); return; }
-        if ((/\r\nsec-websocket-accept:\s*(\S+)/i.exec(text) || [])[1] !== accept) {
-          s.destroy();
-          settle('bad Sec-WebSocket-Accept');
-          return;
-        }
-      }
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      while (buf.length >= 2) {
-        const opcode = buf[0] & 0x0f;
-        let len = buf[1] & 0x7f;
-        let at = 2;
-        if (buf[1] & 0x80) { c.closeCode = 'masked by server'; s.destroy(); return; }
-        if (len === 126) {
-          if (buf.length < 4) break;
-          len = buf.readUInt16BE(2);
-          at = 4;
-        } else if (len === 127) {
-          if (buf.length < 10) break;
-          len = Number(buf.readBigUInt64BE(2));
-          at = 10;
-        }
-        if (buf.length < at + len) break;
-        const payload = buf.subarray(at, at + len);
-        buf = buf.subarray(at + len);
-        if (opcode === 1) {
-          onText(c, payload);
-          if (!settled && payload.includes('"type":"queue_empty"')) settle();
-        } else if (opcode === 9) {
-          c.send(control(10, payload));
-        } else if (opcode === 8) {
-          c.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-          c.send(control(8, payload.subarray(0, 2)));
-          s.end();
-        }
-      }
-    });
-    s.on('error', (e) => { c.error = e.code || e.message; settle(c.error); });
-    s.on('close', () => { c.closed = true; settle(`closed before queue_empty (${c.closeCode ?? c.error ?? 'eof'})`); onClose(c); });
-  });
-}
-
-// Runs `fn` over `items` with at most `k` in flight; resolves with the results in order.
-async function pool(items, k, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(k, items.length) }, worker));
-  return out;
-}
 
 function clientMain() {
   let conns = []; // every socket this process holds
@@ -252,8 +119,11 @@ function clientMain() {
     if (m.op === 'open') {
       const t0 = performance.now();
       const got = await pool(m.conns, 64, async (o) => {
-        const c = await wsOpen({ port: m.port, ...o }, onText, onClose);
-        if (!c.err) Object.assign(c, { key: o.key, from: o.from, to: o.to, reg: o.reg, seq: 0, outstanding: 0, due: 0 });
+        // the device's relay connection is in place once `queue_empty` came; every frame
+        // before it is handled too
+        const c = await wsOpen({ port: m.port, path: '/ws?device_id=1', ready: 'queue_empty', closeWhy: true, ...o },
+          onText, onClose);
+        if (!c.err) Object.assign(c, { ready: true, key: o.key, from: o.from, to: o.to, reg: o.reg, seq: 0, outstanding: 0, due: 0 });
         return c;
       });
       const ok = got.filter((c) => !c.err);
@@ -291,12 +161,7 @@ function clientMain() {
         lat: r.lat, drainMs: performance.now() - t0, cpuMs: cpu1 ? (cpu1.user + cpu1.system) / 1000 : NaN, strays });
       strays = 0;
     } else if (m.op === 'close') {
-      await Promise.all(conns.map((c) => new Promise((r) => {
-        if (c.closed) return r();
-        c.closedByUs = true;
-        c.sock.once('close', r);
-        c.sock.destroy();
-      })));
+      await closeConns(conns);
       const d = tally(dropped);
       conns = [];
       byKey.clear();
@@ -313,106 +178,19 @@ function clientMain() {
 // ---------------------------------------------------------------------------------------------
 // The parent: accounts, servers, rounds, figures.
 
-const procs = new Set(); // every child process still running
 let work = null;
 
-function cleanup() {
-  for (const p of procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  procs.clear();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-  work = null;
-}
-
-// A child speaking IPC, with `ask(message, answerOp)` for one request and its answer.
-function child(args) {
-  const p = fork(__filename, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  procs.add(p);
-  p.on('exit', () => procs.delete(p));
-  const waiting = new Map();
-  p.on('message', (m) => {
-    const w = waiting.get(m.op);
-    if (w) { waiting.delete(m.op); w(m); }
-  });
-  p.ask = (m, answer, timeoutMs = 600000) => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${answer} from a client process in ${timeoutMs} ms`)), timeoutMs);
-    waiting.set(answer, (r) => { clearTimeout(timer); resolve(r); });
-    if (m) p.send(m);
-  });
-  p.up = p.ask(null, 'up', 30000);
-  return p;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function call(port, method, p, token, body) {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, agent, timeout: 10000,
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer in 10 s')));
-    req.on('error', (e) => resolve({ status: 0, text: e.message }));
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-const proc = (pid, file) => fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
-const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(proc(pid, 'status'))[1]);
-const threadsOf = (pid) => Number(/Threads:\s+(\d+)/.exec(proc(pid, 'status'))[1]);
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const cpuTicks = (pid) => { // utime + stime, fields 14 and 15, counted after the command name
-  const s = proc(pid, 'stat');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-};
-
-// The machine's busy time over all cores in ticks (user, nice, system, irq, softirq, steal):
-// what the app and the clients did not take of it was other load.
-const busyTicks = () => fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1)
-  .map(Number).reduce((s, v, i) => (i === 3 || i === 4 ? s : s + v), 0);
-
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
-const median = (xs) => pct(xs, 50);
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const spread = (xs, d = 1) => (xs.length ? `${fmt(median(xs), d)} [${fmt(Math.min(...xs), d)}-${fmt(Math.max(...xs), d)}]` : 'none');
-const tail = (text, n = 8) => text.trim().split('\n').slice(-n).map((l) => `    ${l}`).join('\n');
-
-const rows = [];
-const row = (figure, measured, limit, pass) => rows.push([figure, measured, limit, pass === null ? '-' : pass ? 'PASS' : 'FAIL']);
-
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 }); // for call(): many requests, few sockets
 // The app on a free port over the shared data directory; resolves once it logged `listening`.
 async function startApp(build, data, appEnv, name) {
   const port = await freePort();
   const log = path.join(work, `${name}.log`);
-  const p = spawn(path.join(build, 'app'), ['--data', data, '--listen', `127.0.0.1:${port}`],
-    { env: { ...process.env, ...appEnv }, stdio: ['ignore', 'ignore', fs.openSync(log, 'a')] });
-  procs.add(p);
-  p.on('exit', () => procs.delete(p));
-  for (let i = 0; i < 1000 && p.exitCode === null; i++) {
-    if (/listening/.test(fs.readFileSync(log, 'utf8'))) return { p, pid: p.pid, port, log, name };
-    await sleep(10);
-  }
-  throw new Error(`the app did not start:\n${tail(fs.readFileSync(log, 'utf8'))}`);
+  const p = await startServer(path.join(build, 'app'), ['--data', data, '--listen', `127.0.0.1:${port}`],
+    { env: appEnv, log, flags: 'a', fail: (text) => `the app did not start:\n${tail(text)}` });
+  return { p, pid: p.pid, port, log, name };
 }
 
-async function stopApp(a) {
-  if (!a || a.p.exitCode !== null) return;
-  const gone = new Promise((r) => a.p.once('exit', r));
-  a.p.kill('SIGTERM');
-  if (!(await Promise.race([gone.then(() => true), sleep(15000).then(() => false)]))) {
-    a.p.kill('SIGKILL');
-    await gone;
-  }
-}
+const stopApp = (a) => stopServer(a?.p, 15000);
 
 // What went wrong in a round, from the app's log (answers >= 400 by status and error code,
 // warnings and errors by text), as lines to print; the log is emptied then.
@@ -420,22 +198,7 @@ function appLog(a) {
   const text = fs.readFileSync(a.log, 'utf8');
   if (a.p.exitCode !== null) throw new Error(`the app exited during a round:\n${tail(text)}`);
   fs.truncateSync(a.log);
-  const kinds = new Map();
-  for (const line of text.split('\n')) {
-    const m = / status=([45]\d\d) .*?(error=\S+)?$/.exec(line);
-    const key = m ? `answer status=${m[1]} ${m[2] || ''}` : / (ERROR|WARN) /.test(line) ? line.replace(/^\S+ /, '') : null;
-    if (key) kinds.set(key, (kinds.get(key) || 0) + 1);
-  }
-  return [...kinds].sort((x, y) => y[1] - x[1]).slice(0, 4)
-    .map(([k, n]) => `    app log: ${n} x ${k.length > 160 ? `${k.slice(0, 160)}...` : k}`).join('\n');
-}
-
-function seed(app, data, n, appEnv) {
-  const out = execFileSync(app, ['--data', data, 'seed', 'users', String(n), 'relay'],
-    { env: { ...process.env, ...appEnv }, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
-  const users = out.trim().split('\n').map((l) => { const [email, id, token] = l.split('\t'); return { email, id, token }; });
-  if (users.length !== n || users.some((u) => !u.token)) throw new Error(`seed users ${n} printed ${users.length} lines`);
-  return users;
+  return logProblems(text, '    ');
 }
 
 // Device 1 of every account (registration ids 1..16380 in turn; no keys: the relay stores
@@ -443,31 +206,13 @@ function seed(app, data, n, appEnv) {
 async function registerDevices(a, users) {
   const got = await pool(users, 16, async (u, i) => {
     u.reg = 1 + (i % 16380);
-    const r = await call(a.port, 'POST', '/api/v1/devices', u.token, { registration_id: u.reg, name: 'bench' });
+    const r = await call(a.port, 'POST', '/api/v1/devices', u.token, { registration_id: u.reg, name: 'bench' }, { agent });
     if (r.status !== 201) return `${r.status} ${r.text.slice(0, 200)}`;
     const d = JSON.parse(r.text);
     return d.device_id === 1 ? null : `device_id ${d.device_id}`;
   });
   const failed = tally(got.filter((x) => x));
   if (Object.keys(failed).length) throw new Error(`POST /api/v1/devices failed: ${JSON.stringify(failed).slice(0, 500)}`);
-}
-
-// Socket i leaves from 127.0.0.(2 + i % addrs), so that each address stays under
-// CONN_PER_ADDRESS (256); conns[k] go to client process k % P.
-async function openAll(clients, port, conns, addrs) {
-  const shares = clients.map(() => []);
-  conns.forEach((o, i) => shares[o.proc ?? (i % clients.length)].push({ ...o, addr: `127.0.0.${2 + (i % addrs)}` }));
-  const got = await Promise.all(clients.map((c, k) => c.ask({ op: 'open', port, conns: shares[k] }, 'opened')));
-  const failed = {};
-  for (const g of got) addTally(failed, g.failed);
-  return { n: got.reduce((s, g) => s + g.n, 0), failed, ms: Math.max(...got.map((g) => g.ms)) };
-}
-
-async function closeAll(clients) {
-  const got = await Promise.all(clients.map((c) => c.ask({ op: 'close' }, 'closed')));
-  const dropped = {};
-  for (const g of got) addTally(dropped, g.dropped);
-  return dropped;
 }
 
 // The 500 pairs' sockets: pair k's sender and recipient in client process k % P, so that one
@@ -529,20 +274,7 @@ const roundNote = (r) => `sent ${r.sent}, acked ${r.acks}, ${r.unanswered} unans
   `${r.bad.length ? `\n    ${r.bad.join('\n    ')}` : ''}`;
 
 async function rawRound(build, sync, secs, r) {
-  const db = path.join(work, `raw-${sync}-${r}.db`);
-  const root = path.resolve(__dirname, '../..');
-  const schema = fs.readdirSync(path.join(root, 'schema')).filter((f) => f.endsWith('.sql')).sort()
-    .map((f) => path.join(root, 'schema', f));
-  const p = spawn(path.join(build, 'test', 'bench-relayraw'), [db, String(secs), sync, ...schema], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(p);
-  let out = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { out += d; });
-  const timer = setTimeout(() => p.kill('SIGKILL'), secs * 1000 + 30000);
-  const code = await new Promise((resolve) => p.on('close', (c) => resolve(c)));
-  clearTimeout(timer);
-  procs.delete(p);
-  for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
+  const { code, out } = await rawBaseline(path.join(build, 'test', 'bench-relayraw'), path.join(work, `raw-${sync}-${r}.db`), secs, sync);
   const m = /messages (\d+) seconds [\d.]+ messages_per_s ([\d.]+) message_p50_us (\d+) message_p99_us (\d+) .*sqlite (\S+)/.exec(out);
   if (code !== 0 || !m) {
     console.log(`  bench-relayraw failed (exit ${code}):\n${tail(out)}`);
@@ -564,7 +296,7 @@ async function relayPart(o, sync, latency) {
   const warmLog = appLog(a);
   console.log(`relay, synchronous=${SYNC}: ${2 * PAIRS} device sockets open in ${fmt(opened.ms / 1000, 2)} s (app :${a.port}); ` +
     `warm-up ${fmt(warm.perSec, 0)} msgs/s (${lost(warm)} lost)${warmLog ? `\n${warmLog}` : ''}`);
-  console.log(`  load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; rounds: bench-relayraw ${secs} s, then ${PAIRS} senders -> ${PAIRS} recipients, window ${window}, ` +
+  console.log(`  load ${load()}; rounds: bench-relayraw ${secs} s, then ${PAIRS} senders -> ${PAIRS} recipients, window ${window}, ` +
     `${WARM_MS / 1000} s warm-up + ${secs} s counted`);
   const raw = [], app = [];
   for (let r = 1; r <= rounds; r++) {
@@ -617,7 +349,7 @@ async function idlePart(o) {
   const { build, data, users, clients, appEnv, addrs } = o;
   const D = users.length;
   const a = await startApp(build, data, appEnv, 'app-idle');
-  await call(a.port, 'GET', '/health');
+  await call(a.port, 'GET', '/health', undefined, undefined, { agent });
   await sleep(2000);
   const idle = rssKiB(a.pid);
   const opened = await openAll(clients, a.port, users.map((u, i) => ({ key: `i${i}`, token: u.token })), addrs);
@@ -658,27 +390,25 @@ async function main() {
   const syncs = (process.env.BENCH_SYNC || 'full').split(',');
   if (syncs.some((s) => s !== 'full' && s !== 'normal')) throw new Error('BENCH_SYNC is a list of full and normal');
   // each client process holds D / P sockets; node raises its soft limit to the hard one, the app too
-  const hard = Number((/Max open files\s+\d+\s+(\d+|unlimited)/.exec(fs.readFileSync('/proc/self/limits', 'utf8')) || [])[1]) || Infinity;
+  const { hard } = openFiles();
   if (hard < D / P + 200 || hard < D + 200) throw new Error(`the open-file hard limit ${hard} is too low for ${D} sockets: raise ulimit -Hn`);
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'app-bench-relay-'));
+  work = makeWork('app-bench-relay-');
   o.data = path.join(work, 'data');
   o.appEnv = { ACCESS_TTL: '86400', RATE_RELAY_SEND: 'off', RATE_KEYS_FETCH: 'off' }; // seeding hashes once
   const t0 = performance.now();
-  o.users = seed(path.join(build, 'app'), o.data, D, o.appEnv);
+  o.users = seed(path.join(build, 'app'), o.data, D, 'relay', o.appEnv);
   const reg = await startApp(build, o.data, o.appEnv, 'app-register');
   await registerDevices(reg, o.users);
   await stopApp(reg);
-  console.log(`relay: ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${D} accounts ` +
+  console.log(`relay: ${os.cpus().length} CPUs, load ${load()}; ${D} accounts ` +
     `seeded with device 1 in ${fmt((performance.now() - t0) / 1000)} s; ${P} client processes; ${o.rounds} rounds; ` +
     `app ${path.join(build, 'app')}`);
-  o.clients = Array.from({ length: P }, () => child(['--client']));
+  o.clients = Array.from({ length: P }, () => child(__filename, ['--client'], 'a client process'));
   await Promise.all(o.clients.map((c) => c.up));
   if (parts.includes('relay')) for (const [i, sync] of syncs.entries()) await relayPart(o, sync, i === 0);
   if (parts.includes('idle')) await idlePart(o);
   for (const c of o.clients) c.send({ op: 'exit' });
-  console.log(`\n${'figure'.padEnd(48)} ${'measured: median [range]'.padEnd(34)} ${'limit'.padEnd(10)} result`);
-  for (const r of rows) console.log(`${r[0].padEnd(48)} ${String(r[1]).padEnd(34)} ${r[2].padEnd(10)} ${r[3]}`);
-  return rows.every((r) => r[3] !== 'FAIL') ? 0 : 1;
+  return printTable(['figure', 'measured: median [range]', 'limit', 'result'], [48, 34, 10]);
 }
 
 if (process.argv[2] === '--client') {
