@@ -29,19 +29,15 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const tls = require('node:tls');
+const lib = require('./lib');
+const { sleep, load, procs, makeWork, killAll, stopServer, rssKiB, threadsOf, CLK_TCK, cpuTicks, openFiles, pct,
+  rows, figureRow, printTable } = lib;
 
 const root = path.resolve(__dirname, '../..');
 const build = path.resolve(process.argv[2] || path.join(root, 'build'));
 const appBin = path.join(build, 'app');
 
-function whole(name, dflt, lo, hi) {
-  const v = process.env[name] ?? String(dflt);
-  if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) {
-    console.error(`bench: ${name} must be a whole number from ${lo} to ${hi}`);
-    process.exit(2);
-  }
-  return Number(v);
-}
+const whole = (name, dflt, lo, hi) => lib.whole(name, dflt, lo, hi, 'bench');
 const secs = whole('BENCH_SECONDS', 10, 1, 3600);
 const rounds = whole('BENCH_ROUNDS', 3, 1, 99);
 const idleTotal = whole('BENCH_IDLE', 10000, 0, 100000);
@@ -63,9 +59,7 @@ const TLS_HALF_ADDR = `127.0.0.${4 + addrs}`;
 
 // -- open files: run again under a raised soft limit when it is too low ----------------------
 function ensureOpenFiles(need) {
-  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
-  const num = (s) => (s === 'unlimited' ? Infinity : Number(s));
-  const soft = num(m[1]), hard = num(m[2]);
+  const { soft, hard } = openFiles();
   if (soft >= need) return;
   if (hard < need || process.env.BENCH_NOFILE_RAISED) {
     console.error(`bench: needs ${need} open files, the limit is ${soft} (hard ${hard}): raise the hard limit ` +
@@ -80,22 +74,15 @@ function ensureOpenFiles(need) {
 
 // -- the app -----------------------------------------------------------------------------------
 let work = null;
-const apps = new Set(); // child processes not yet stopped
+const apps = procs; // the app processes not yet stopped
 let stopping = false;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function cleanup() {
   stopping = true;
   for (const set of Object.values(live)) for (const c of set) c.sock.destroy();
-  for (const p of apps) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  apps.clear();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-  work = null;
+  lib.cleanup();
 }
-process.on('exit', () => {
-  for (const p of apps) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-});
+process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
 
 async function startApp(name, args = []) {
@@ -118,26 +105,13 @@ async function startApp(name, args = []) {
 
 async function stopApp(a) {
   apps.delete(a.proc);
-  if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
-  const gone = new Promise((r) => a.proc.once('exit', r));
-  a.proc.kill('SIGTERM');
-  const timer = setTimeout(() => a.proc.kill('SIGKILL'), 15000);
-  await gone;
-  clearTimeout(timer);
+  await stopServer(a.proc, 15000);
 }
 
 const running = (a) => a.proc.exitCode === null && a.proc.signalCode === null;
 
-function status(pid) {
-  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { rssKiB: Number(/^VmRSS:\s+(\d+)/m.exec(s)[1]), threads: Number(/^Threads:\s+(\d+)/m.exec(s)[1]) };
-}
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-function cpuSeconds(pid) {
-  const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime: fields 14 and 15
-}
+const status = (pid) => ({ rssKiB: rssKiB(pid), threads: threadsOf(pid) });
+const cpuSeconds = (pid) => cpuTicks(pid) / CLK_TCK;
 // The share of one core the app used over ms.
 async function cpuShare(pid, ms) {
   const a = cpuSeconds(pid), t0 = performance.now();
@@ -171,7 +145,7 @@ function probe(port, tlsOptions) {
 }
 
 const ms = (x) => (x === null ? 'none' : `${x.toFixed(2)} ms`);
-const pct = (xs, p) => { if (!xs.length) return null; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
+const pctOrNull = (xs, p) => (xs.length ? pct(xs, p) : null);
 
 // /health every 20 ms for ms, each from a new connection: latencies of the 200s, and the rest.
 async function probeRound(port, dur, tlsOptions) {
@@ -191,7 +165,7 @@ async function probeRound(port, dur, tlsOptions) {
     await sleep(20);
   }
   const kinds = Object.entries(why).map(([k, n]) => `${n} ${k}`).join(', ');
-  return { answered: lat.length, timedOut, failed, kinds, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { answered: lat.length, timedOut, failed, kinds, p50: pctOrNull(lat, 50), p99: pctOrNull(lat, 99) };
 }
 const probeLine = (p) => `/health ${p.answered} answered, ${p.timedOut} timed out, ${p.failed} failed` +
   `${p.kinds ? ` (${p.kinds})` : ''}; p50 ${ms(p.p50)}, p99 ${ms(p.p99)}`;
@@ -310,18 +284,8 @@ async function clientHello() {
 }
 
 // -- figures -----------------------------------------------------------------------------------
-const rows = [];
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
-const range = (xs, d) => `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}`;
 // A figure over rounds: its median judged, its range shown; a round with no value fails it.
-function figure(name, xs, d, limit, pass) {
-  if (!xs.length || xs.some((x) => x === null || x === undefined)) {
-    rows.push([name, 'none', '', limit, pass ? 'FAIL' : '']);
-    return;
-  }
-  const m = median(xs);
-  rows.push([name, m.toFixed(d), range(xs, d), limit, pass ? (pass(m) ? 'PASS' : 'FAIL') : '']);
-}
+const figure = (name, xs, d, limit, pass) => rows.push(figureRow(name, xs, d, limit, pass, { missing: 'none' }));
 function single(name, value, limit, pass) {
   rows.push([name, String(value), '', limit, pass === undefined ? '' : (pass ? 'PASS' : 'FAIL')]);
 }
@@ -437,20 +401,19 @@ async function overTls() {
 
 async function main() {
   if (!fs.existsSync(appBin)) throw new Error(`missing ${appBin} (ninja -C ${build} app)`);
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'app-bench-conns-'));
-  console.log(`bench: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
+  work = makeWork('app-bench-conns-');
+  console.log(`bench: ${os.cpus().length} CPUs, load average ${load()}; ` +
     `${rounds} probe rounds of ${secs} s before and during; app ${appBin}`);
   const windowS = await plain();
   if (tlsTotal > 0) await overTls();
 
-  console.log(`\n${'figure'.padEnd(38)} ${'median'.padEnd(12)} ${'range (rounds)'.padEnd(22)} ${'limit'.padEnd(10)} result`);
-  for (const r of rows) console.log(`${r[0].padEnd(38)} ${r[1].padEnd(12)} ${r[2].padEnd(22)} ${r[3].padEnd(10)} ${r[4]}`);
+  const code = printTable(['figure', 'median', 'range (rounds)', 'limit', 'result'], [38, 12, 22, 10]);
   console.log(`(probes: GET /health from ${PROBE_ADDR}, a new connection each, every 20 ms, slower than ` +
     `${PROBE_TIMEOUT_MS} ms counted as timed out; rates over ${windowS.toFixed(0)} s of attack; ` +
     (reopen ? `reopened at once after a close at the deadline, ${reopenMs} ms after a refusal or a failed connect; `
       : 'nothing reopened (BENCH_REOPEN=0); ') +
     `CPU over 5 s, with connections including that churn)`);
-  return rows.every((r) => r[4] !== 'FAIL') ? 0 : 1;
+  return code;
 }
 
 ensureOpenFiles(idleTotal + slowTotal + 2 * tlsTotal + 500);

@@ -12,85 +12,24 @@
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { sleep, load, whole, procs, makeWork, killAll, cleanup, run, stopServer, freePort, call, rawBaseline, logProblems,
+  tail, rows, figureRow, printTable } = require('./lib');
 
 const root = path.resolve(__dirname, '../..');
 const build = path.resolve(process.argv[2] || path.join(root, 'build'));
 const app = path.join(build, 'app');
 const raw = path.join(build, 'test', 'bench-rawinsert');
 
-function whole(name, dflt, lo, hi) {
-  const v = process.env[name] ?? String(dflt);
-  if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) {
-    console.error(`bench: ${name} must be a whole number from ${lo} to ${hi}`);
-    process.exit(2);
-  }
-  return Number(v);
-}
-const secs = whole('BENCH_SECONDS', 10, 1, 3600);
-const rounds = whole('BENCH_ROUNDS', 3, 1, 99);
+const secs = whole('BENCH_SECONDS', 10, 1, 3600, 'bench');
+const rounds = whole('BENCH_ROUNDS', 3, 1, 99, 'bench');
 const readSecs = Math.max(1, Math.round(secs / 2)); // reads alone: a baseline, kept short
 const STEP_GRACE_MS = 30000; // beyond its own length, the most a child may take
 
 let work = null;
-const procs = new Set(); // every child started here and not yet reaped
-
-function killAll() {
-  for (const p of procs) {
-    try { p.kill('SIGKILL'); } catch { /* gone */ }
-  }
-}
-function cleanup() {
-  killAll();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-  work = null;
-}
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
-
-// A command to its end or its deadline (then SIGKILL): its exit status and output.
-function run(cmd, args, { env = process.env, limitMs }) {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    procs.add(p);
-    let out = '', timedOut = false;
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => { timedOut = true; p.kill('SIGKILL'); }, limitMs);
-    p.on('error', (e) => { out += e.message; });
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      procs.delete(p);
-      resolve({ code, signal, out, timedOut });
-    });
-  });
-}
-
-const freePort = () => new Promise((resolve, reject) => {
-  const s = net.createServer();
-  s.on('error', reject);
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-
-function call(port, method, p, token, body) {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, agent: false, timeout: 10000,
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) } }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer in 10 s')));
-    req.on('error', (e) => resolve({ status: 0, text: e.message }));
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
-
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-const tail = (text, n = 8) => text.trim().split('\n').slice(-n).map((l) => `    ${l}`).join('\n');
 
 // The app on a free port with its own data directory; resolves once /health answers 200.
 // Its stderr (one line a request) goes to a file opened for appending, so truncating it
@@ -107,7 +46,7 @@ async function startApp(name, env) {
   p.on('exit', () => { a.exited = true; procs.delete(p); });
   for (const end = Date.now() + 10000; Date.now() < end && !a.exited;) {
     if ((await call(port, 'GET', '/health')).status === 200) return a;
-    await pause(20);
+    await sleep(20);
   }
   throw new Error(`the app (${name}) did not answer /health with 200 within 10 s:\n` +
     tail(fs.readFileSync(logFile, 'utf8')));
@@ -120,25 +59,11 @@ function roundDone(a) {
   const log = fs.readFileSync(a.logFile, 'utf8');
   if (a.exited) throw new Error(`the app (${a.name}) exited during a round:\n${tail(log)}`);
   fs.truncateSync(a.logFile);
-  const kinds = new Map();
-  for (const line of log.split('\n')) {
-    const m = / status=([45]\d\d) .*?(error=\S+)?$/.exec(line);
-    const key = m ? `answer status=${m[1]} ${m[2] || ''}` : / (ERROR|WARN) /.test(line) ? line.replace(/^\S+ /, '') : null;
-    if (key) kinds.set(key, (kinds.get(key) || 0) + 1);
-  }
-  return [...kinds].sort((x, y) => y[1] - x[1]).slice(0, 4)
-    .map(([k, n]) => `           app log: ${n} x ${k.length > 160 ? `${k.slice(0, 160)}...` : k}`).join('\n');
+  return logProblems(log, ' '.repeat(11));
 }
 
 // SIGTERM, the app's own shutdown grace and a margin, then SIGKILL.
-async function stopApp(a) {
-  if (a.p.exitCode !== null || a.p.signalCode !== null) return;
-  const gone = new Promise((r) => a.p.once('exit', r));
-  a.p.kill('SIGTERM');
-  const timer = setTimeout(() => a.p.kill('SIGKILL'), 15000);
-  await gone;
-  clearTimeout(timer);
-}
+const stopApp = (a) => stopServer(a.p, 15000);
 
 // One account, and one request of each kind checked by hand before wrk repeats it blindly.
 async function account(a) {
@@ -194,11 +119,7 @@ const wrkNote = (w) => `${w.ok} ok, ${w.status} >= 400, ${w.timeout} timeouts, $
   `p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms, max ${w.max.toFixed(0)} ms`;
 
 async function rawRound(sync, r) {
-  const db = path.join(work, `raw-${sync}-${r}.db`);
-  const schema = fs.readdirSync(path.join(root, 'schema')).filter((f) => f.endsWith('.sql')).sort()
-    .map((f) => path.join(root, 'schema', f));
-  const res = await run(raw, [db, String(secs), sync, ...schema], { limitMs: (secs * 1000) + STEP_GRACE_MS });
-  for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
+  const res = await rawBaseline(raw, path.join(work, `raw-${sync}-${r}.db`), secs, sync);
   const m = /rows (\d+) seconds ([\d.]+) rows_per_s ([\d.]+) commit_p50_us (\d+) commit_p99_us (\d+) .*sqlite (\S+)/.exec(res.out);
   if (res.code !== 0 || !m) {
     console.log(`  bench-rawinsert failed (exit ${res.code}${res.timedOut ? ', killed at its deadline' : ''}):\n${tail(res.out)}`);
@@ -208,18 +129,8 @@ async function rawRound(sync, r) {
 }
 
 // ---- figures -------------------------------------------------------------------------------
-const rows = [];
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
-const range = (xs, d) => `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}`;
 // A figure over rounds: its median judged, its range shown. A failed round fails the figure.
-function figure(name, xs, d, limit, pass) {
-  if (xs.some((x) => x === null || x === undefined || Number.isNaN(x))) {
-    rows.push([name, 'a round failed', '', limit, 'FAIL']);
-    return;
-  }
-  const m = median(xs);
-  rows.push([name, m.toFixed(d), range(xs, d), limit, pass ? (pass(m) ? 'PASS' : 'FAIL') : '']);
-}
+const figure = (name, xs, d, limit, pass) => rows.push(figureRow(name, xs, d, limit, pass, { missing: 'a round failed', strict: true }));
 // A count summed over rounds: every round must be clean.
 function count(name, xs, limit) {
   if (xs.some((x) => x === null || x === undefined)) {
@@ -314,15 +225,13 @@ async function main() {
     if (!fs.existsSync(f)) throw new Error(`missing ${f} (ninja -C ${build} app test/bench-rawinsert)`);
   }
   ensureWrk();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'app-bench-writes-'));
-  console.log(`bench: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
+  work = makeWork('app-bench-writes-');
+  console.log(`bench: ${os.cpus().length} CPUs, load average ${load()}; ` +
     `${rounds} rounds of ${secs} s; app ${app}; data in ${work}`);
   await writes('full', 1.0);
   await writes('normal', 0.6);
   await mixed();
-  console.log(`\n${'figure'.padEnd(32)} ${'median'.padEnd(10)} ${'range (rounds)'.padEnd(22)} ${'limit'.padEnd(10)} result`);
-  for (const r of rows) console.log(`${r[0].padEnd(32)} ${r[1].padEnd(10)} ${r[2].padEnd(22)} ${r[3].padEnd(10)} ${r[4]}`);
-  return rows.every((r) => r[4] !== 'FAIL') ? 0 : 1;
+  return printTable(['figure', 'median', 'range (rounds)', 'limit', 'result'], [32, 10, 22, 10]);
 }
 
 main().then((code) => { cleanup(); process.exit(code); },
