@@ -6,11 +6,12 @@
 // Logins come from several loopback addresses and accounts so that the rate limits (per IP
 // and per account) do not cut the load short; every request stays on this machine.
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const { sleep, wrkPerSec, pct, printTable } = require('./lib');
 
 const build = path.resolve(process.argv[2] || 'build');
 const secs = Number(process.env.BENCH_SECONDS || 10);
@@ -31,15 +32,7 @@ function call(port, method, p, body, headers = {}, localAddress = '127.0.0.1') {
   });
 }
 
-function wrk(url, headers = []) {
-  const args = ['-t2', '-c64', `-d${secs}s`, ...headers.flatMap((h) => ['-H', h]), url];
-  const out = execFileSync('wrk', args, { encoding: 'utf8' });
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} error responses on ${url}`);
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-}
-
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
+const wrk = (url, headers) => wrkPerSec(url, { secs, headers });
 
 // /health every 20 ms for `ms`, from its own address: the latencies a load balancer sees.
 async function healthLatencies(port, ms) {
@@ -48,7 +41,7 @@ async function healthLatencies(port, ms) {
   while (Date.now() < end) {
     const r = await call(port, 'GET', '/health', null, {}, '127.0.0.250');
     if (r.status === 200) out.push(r.ms);
-    await new Promise((res) => setTimeout(res, 20));
+    await sleep(20);
   }
   return out;
 }
@@ -61,7 +54,7 @@ async function main() {
     { stdio: ['ignore', 'ignore', fs.openSync(logFile, 'w')] });
   let log = '';
   for (let i = 0; i < 500 && !/listening/.test(log); i++) {
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     log = fs.readFileSync(logFile, 'utf8');
   }
   if (!/listening/.test(log)) throw new Error(`app did not start:\n${log}`);
@@ -110,11 +103,10 @@ async function main() {
     ['/health p99 idle (ms)', pct(idle, 99).toFixed(2), 'baseline', 'PASS'],
     ['/health p99 during logins (ms)', pct(busy, 99).toFixed(2), '< 50', pct(busy, 99) < 50 ? 'PASS' : 'FAIL'],
   ];
-  console.log(`\n${'figure'.padEnd(34)} ${'measured'.padEnd(16)} ${'limit'.padEnd(10)} result`);
-  for (const r of rows) console.log(`${r[0].padEnd(34)} ${String(r[1]).padEnd(16)} ${r[2].padEnd(10)} ${r[3]}`);
+  const code = printTable(['figure', 'measured', 'limit', 'result'], [34, 16, 10], rows);
   console.log(`(wrk -t2 -c64 -d${secs}s alternating; ${logins} logins, ${refused} refused, 8 concurrent clients, ` +
     `${busy.length} health samples during logins, ${os.cpus().length} CPUs; health rounds ${h1.toFixed(0)}, ${h2.toFixed(0)}; me rounds ${m1.toFixed(0)}, ${m2.toFixed(0)})`);
-  return rows.every((r) => r[3] === 'PASS') ? 0 : 1;
+  return code;
 }
 
 main().then((code) => { app.kill('SIGTERM'); fs.rmSync(data, { recursive: true, force: true }); process.exitCode = code; },

@@ -9,29 +9,18 @@
 //     streams beyond APP_THREADS - reserve get 503 at once instead of starving the rest.
 // Usage: node test/bench/chat.js [BUILD_DIR]
 'use strict';
-const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const http = require('node:http');
-const os = require('node:os');
 const path = require('node:path');
 const { startLlm } = require('../e2e/lib/llm');
-const { sseReader } = require('../e2e/lib/sse');
+const { sleep, makeWork, cleanup, startServer, sseExchange, rssKiB, pct } = require('./lib');
 
 const build = path.resolve(process.argv[2] || 'build');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'app-bench-chat-'));
-const procs = [];
+const work = makeWork('app-bench-chat-');
 
-async function startApp(port, env) {
-  const logFile = path.join(work, `app-${port}.log`);
-  const p = spawn(path.join(build, 'app'), ['--data', path.join(work, `d${port}`), '--listen', `127.0.0.1:${port}`],
-    { env: { ...process.env, PASSWORD_ITERATIONS: '1000', ...env }, stdio: ['ignore', 'ignore', fs.openSync(logFile, 'w')] });
-  procs.push(p);
-  for (let i = 0; i < 500; i++) {
-    if (/listening/.test(fs.readFileSync(logFile, 'utf8'))) return p;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`app did not start: ${fs.readFileSync(logFile, 'utf8')}`);
-}
+const startApp = (port, env) => startServer(path.join(build, 'app'),
+  ['--data', path.join(work, `d${port}`), '--listen', `127.0.0.1:${port}`],
+  { env: { PASSWORD_ITERATIONS: '1000', ...env }, log: path.join(work, `app-${port}.log`), waitMs: 5000,
+    fail: (text) => `app did not start: ${text}` });
 
 function call(port, method, p, token, body) {
   return new Promise((resolve, reject) => {
@@ -48,33 +37,9 @@ function call(port, method, p, token, body) {
 }
 
 // One streamed exchange; resolves with the arrival time of every delta and how it ended.
-function stream(port, token, chatId, content) {
-  return new Promise((resolve) => {
-    const out = { start: performance.now(), deltas: [], text: '', end: null, status: 0 };
-    const req = http.request({ host: '127.0.0.1', port, path: `/api/v1/chats/${chatId}/messages`, method: 'POST', agent: false,
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' } }, (res) => {
-      out.status = res.statusCode;
-      const feed = sseReader();
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        for (const ev of feed(d)) {
-          if (ev.event === 'delta') {
-            out.deltas.push(performance.now());
-            out.text += ev.data.text;
-          } else if (ev.event === 'done' || ev.event === 'error') {
-            out.end = ev.event;
-          }
-        }
-      });
-      res.on('end', () => resolve(out));
-    });
-    req.on('error', (e) => { out.error = e.message; resolve(out); });
-    req.end(JSON.stringify({ content }));
-  });
-}
+const stream = (port, token, chat, content) => sseExchange(port, { token, chat }, content);
 
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
-const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+const rssMiB = (pid) => rssKiB(pid) / 1024;
 
 async function user(port, n) {
   const r = await call(port, 'POST', '/api/v1/auth/register', null, { email: `b${n}@example.test`, password: 'bench password', name: `B${n}` });
@@ -102,7 +67,7 @@ async function concurrent(llm, port, pid, n, chunks, gap) {
       const h = await call(port, 'GET', '/health');
       if (h.status === 200) health.push(h.ms);
       else health.push(Infinity);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   })();
   const t0 = performance.now();
@@ -142,7 +107,7 @@ async function main() {
   // 2. 200 concurrent 10 s streams
   const p2 = p1 + 1;
   const a2 = await startApp(p2, { ...env, APP_THREADS: '256' });
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(300);
   const idle = rssMiB(a2.pid);
   const r2 = await concurrent(llm, p2, a2.pid, 200, 100, 100);
   const pass2 = r2.complete === 200 && r2.peak <= 64 && r2.healthP99 <= 50 && r2.firstMax < 5000;
@@ -161,8 +126,4 @@ async function main() {
   return ok;
 }
 
-function cleanup() {
-  for (const p of procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  fs.rmSync(work, { recursive: true, force: true });
-}
 main().then((ok) => { cleanup(); process.exit(ok ? 0 : 1); }, (e) => { console.error(e); cleanup(); process.exit(2); });

@@ -5,17 +5,15 @@
 //     file (bench-bare with a document root), wrk -t2 -c64 (BENCH_CONNECTIONS), alternating rounds.
 // Usage: node test/bench/media.js [BUILD_DIR]   (BENCH_SECONDS per round, default 10)
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
-const os = require('node:os');
 const path = require('node:path');
+const { sleep, procs, makeWork, cleanup, startServer, wrkPerSec, statusKiB } = require('./lib');
 
 const build = path.resolve(process.argv[2] || 'build');
 const secs = Number(process.env.BENCH_SECONDS || 10);
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'app-bench-media-'));
-const procs = [];
+const work = makeWork('app-bench-media-');
 const MiB = 1024 * 1024;
 
 function call(port, method, p, body, headers = {}) {
@@ -30,26 +28,14 @@ function call(port, method, p, body, headers = {}) {
   });
 }
 
-async function start(cmd, args, env, ready) {
-  const logFile = path.join(work, `${path.basename(cmd)}-${procs.length}.log`);
-  const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', fs.openSync(logFile, 'w')] });
-  procs.push(p);
-  for (let i = 0; i < 500; i++) {
-    if (ready.test(fs.readFileSync(logFile, 'utf8'))) return p;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`${cmd} did not start:\n${fs.readFileSync(logFile, 'utf8')}`);
-}
+const start = (cmd, args, env, ready) => startServer(cmd, args,
+  { env, log: path.join(work, `${path.basename(cmd)}-${procs.size}.log`), ready, waitMs: 5000,
+    fail: (text) => `${cmd} did not start:\n${text}` });
 
-const status = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+const status = statusKiB;
 
 const conns = Number(process.env.BENCH_CONNECTIONS || 64);
-function wrk(url) {
-  const out = execFileSync('wrk', ['-t2', `-c${conns}`, `-d${secs}s`, url], { encoding: 'utf8' });
-  const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  if (bad) throw new Error(`wrk saw ${bad[1]} error responses on ${url}`);
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-}
+const wrk = (url) => wrkPerSec(url, { secs, conns });
 
 // Streams a multipart upload of `size` random-ish bytes in 256 KiB writes, honouring
 // backpressure, and resolves with the response.
@@ -93,7 +79,7 @@ async function main() {
   const token = JSON.parse(reg.text).access_token;
 
   // 1. memory during a 100 MiB upload
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   const idle = status(app.pid, 'VmRSS');
   fs.writeFileSync(`/proc/${app.pid}/clear_refs`, '5'); // VmHWM := VmRSS
   const t0 = Date.now();
@@ -136,8 +122,3 @@ async function main() {
 }
 
 main().then((ok) => { cleanup(); process.exit(ok ? 0 : 1); }, (e) => { console.error(e); cleanup(); process.exit(2); });
-
-function cleanup() {
-  for (const p of procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  fs.rmSync(work, { recursive: true, force: true });
-}
