@@ -771,7 +771,8 @@ uint64_t live_open(struct req *r, enum live_kind kind, const char *accept, const
 	memcpy(l->peer, h.remote, sizeof l->peer);
 	l->pending = h.pending;
 	l->pending_len = h.pending_len;
-	l->id = atomic_fetch_add(&next_id, 1);
+	uint64_t id = atomic_fetch_add(&next_id, 1);
+	l->id = id;
 	l->ops = ops;
 	l->user = user;
 	l->first_key = k;
@@ -779,8 +780,8 @@ uint64_t live_open(struct req *r, enum live_kind kind, const char *accept, const
 	ws_parser_init(&l->parser, WS_MESSAGE_MAX);
 	atomic_fetch_add(&open_count[kind], 1);
 	l->post.run = attach_run;
-	loop_post(&l->post);
-	return l->id;
+	loop_post(&l->post); /* the loop's from here on: it may end and free it at once */
+	return id;
 }
 
 uint64_t live_id(const struct live *l)
