@@ -55,14 +55,6 @@ static const char sql_all_of[] =
 static const char sql_user_messages[] = "DELETE FROM chat_messages WHERE owner_id = ?1";
 static const char sql_user_chats[] = "DELETE FROM chats WHERE owner_id = ?1";
 
-/* Steps a statement that returns no rows and finishes with it: 0, ERR_EXISTS or ERR_DB. */
-static int run(db_stmt *st, const char *context)
-{
-	int rc = db_step(st, context);
-	db_done(st);
-	return rc == DB_DONE ? 0 : rc < 0 ? rc : ERR_DB;
-}
-
 /* Column i copied into a (or, when a is NULL, the statement's own text, valid until the next
  * step); ERR_NOMEM only when a non-NULL value could not be copied. */
 static int text(struct arena *a, db_stmt *st, int i, const char **out)
@@ -165,7 +157,7 @@ int chat_update(struct arena *a, const char *id, const char *owner, const struct
 	if (ch->archived >= 0)
 		db_bind_int(st, 8, ch->archived);
 	db_bind_text(st, 9, now);
-	rc = run(st, "chat update");
+	rc = db_exec(st, "chat update");
 	if (!rc && db_changes() != 1)
 		rc = ERR_NOTFOUND; /* deleted since the caller looked it up */
 	/* the row as it now is, inside the transaction that changed it */
@@ -228,7 +220,7 @@ static int msg_write(const char *owner, const struct chat_msg *m)
 		db_bind_int(st, 7, m->completion_tokens);
 	db_bind_text(st, 8, m->created_at);
 	db_bind_text(st, 9, owner);
-	return run(st, "chat message insert");
+	return db_exec(st, "chat message insert");
 }
 
 int chat_msg_stamp(struct arena *a, struct chat_msg *m)

@@ -33,14 +33,6 @@ static const char sql_prune[] = "DELETE FROM events WHERE stream = ?1 AND seq <=
 static const char sql_forget_events[] = "DELETE FROM events WHERE stream = ?1";
 static const char sql_forget_stream[] = "DELETE FROM event_streams WHERE stream = ?1";
 
-/* Steps a statement that returns no rows and finishes with it: 0, ERR_EXISTS or ERR_DB. */
-static int run(db_stmt *st, const char *context)
-{
-	int rc = db_step(st, context);
-	db_done(st);
-	return rc == DB_DONE ? 0 : rc < 0 ? rc : ERR_DB;
-}
-
 /* A statement with a stream and a number bound, run to its end. */
 static int run_stream(const char *sql, const char *stream, int64_t n, const char *context)
 {
@@ -49,7 +41,7 @@ static int run_stream(const char *sql, const char *stream, int64_t n, const char
 		return ERR_DB;
 	db_bind_text(st, 1, stream);
 	db_bind_int(st, 2, n);
-	return run(st, context);
+	return db_exec(st, context);
 }
 
 int hub_store_append(const char *stream, const char *type, const char *data, const char *created_at,
@@ -72,7 +64,7 @@ int hub_store_append(const char *stream, const char *type, const char *data, con
 	db_bind_text(st, 3, type);
 	db_bind_text(st, 4, data);
 	db_bind_text(st, 5, created_at);
-	return run(st, "hub append");
+	return db_exec(st, "hub append");
 }
 
 int hub_store_read(const char *stream, struct hub_read *rd)
@@ -185,9 +177,9 @@ int hub_store_forget(const char *stream)
 	if (!st)
 		return ERR_DB;
 	db_bind_text(st, 1, stream);
-	int rc = run(st, "hub forget");
+	int rc = db_exec(st, "hub forget");
 	if (rc || !(st = db_prep(sql_forget_stream)))
 		return rc ? rc : ERR_DB;
 	db_bind_text(st, 1, stream);
-	return run(st, "hub forget");
+	return db_exec(st, "hub forget");
 }

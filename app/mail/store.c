@@ -94,9 +94,7 @@ int outbox_insert(const char *id, const char *channel, const char *to, const cha
 	const char *v[] = {id, channel, to, subject, body, secret, now};
 	for (int i = 0; i < 7; i++)
 		db_bind_text(st, i + 1, v[i]);
-	int rc = db_step(st, "outbox insert");
-	db_done(st);
-	return rc == DB_DONE ? 0 : rc < 0 ? rc : ERR_DB;
+	return db_exec(st, "outbox insert");
 }
 
 int outbox_recover(int *n)
@@ -208,7 +206,5 @@ int outbox_delete_to(const char *email, const char *phone)
 		return ERR_DB;
 	db_bind_text(st, 1, email);
 	db_bind_text(st, 2, phone);
-	int rc = db_step(st, "outbox delete of a person");
-	db_done(st);
-	return rc == DB_DONE ? 0 : rc < 0 ? rc : ERR_DB;
+	return db_exec(st, "outbox delete of a person");
 }

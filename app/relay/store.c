@@ -66,14 +66,6 @@ static const char sql_forget_keys[] = "DELETE FROM relay_keys WHERE user_id = ?1
 static const char sql_forget_devices[] = "DELETE FROM relay_devices WHERE user_id = ?1";
 static const char sql_forget_account[] = "DELETE FROM relay_accounts WHERE user_id = ?1";
 
-/* Steps a statement that returns no rows and finishes with it: 0, ERR_EXISTS or ERR_DB. */
-static int run(db_stmt *st, const char *context)
-{
-	int rc = db_step(st, context);
-	db_done(st);
-	return rc == DB_DONE ? 0 : rc < 0 ? rc : ERR_DB;
-}
-
 /* A statement on one device (?1 user, ?2 device, ?3 n when n >= 0), run to its end. */
 static int run_device(const char *sql, const char *user, int64_t device, int64_t n, const char *context)
 {
@@ -84,7 +76,7 @@ static int run_device(const char *sql, const char *user, int64_t device, int64_t
 	db_bind_int(st, 2, device);
 	if (n >= 0)
 		db_bind_int(st, 3, n);
-	return run(st, context);
+	return db_exec(st, context);
 }
 
 /* The first column of a one-row query on one device as an integer: 0, ERR_NOTFOUND, ERR_DB. */
@@ -164,7 +156,7 @@ static int device_add_txn(void *ctx)
 	db_bind_int(st, 3, x->registration_id);
 	db_bind_text(st, 4, x->name);
 	db_bind_text(st, 5, now);
-	return run(st, "relay device insert");
+	return db_exec(st, "relay device insert");
 }
 
 int relay_store_device_add(const char *user, int64_t registration_id, const char *name, int64_t *device_id)
@@ -209,7 +201,7 @@ static int device_seen_txn(void *ctx)
 	db_bind_text(st, 1, x->user);
 	db_bind_int(st, 2, x->device_id);
 	db_bind_text(st, 3, now);
-	int rc = run(st, "relay device seen");
+	int rc = db_exec(st, "relay device seen");
 	return rc ? rc : db_changes() == 1 ? 0 : ERR_NOTFOUND;
 }
 
@@ -235,7 +227,7 @@ static int key_insert(const char *user, int64_t device, int kind, const struct r
 		db_bind_blob(st, 6, k->sig, k->sig_len);
 	else
 		db_bind_null(st, 6);
-	return run(st, "relay key insert");
+	return db_exec(st, "relay key insert");
 }
 
 /* Replaces the device's keys of kind with keys[0..n). */
@@ -296,7 +288,7 @@ static int identity_check(const char *user, const struct relay_upload *u)
 		return ERR_DB;
 	db_bind_text(st, 1, user);
 	db_bind_blob(st, 2, u->identity, RELAY_EC_KEY);
-	return run(st, "relay identity set");
+	return db_exec(st, "relay identity set");
 }
 
 static int keys_put_txn(void *ctx)
@@ -380,7 +372,7 @@ static int key_first(struct arena *a, const char *user, int64_t device, int kind
 	db_bind_int(st, 2, device);
 	db_bind_int(st, 3, kind);
 	db_bind_int(st, 4, k->key_id);
-	rc = run(st, "relay key take");
+	rc = db_exec(st, "relay key take");
 	return rc ? rc : db_changes() == 1 ? 0 : ERR_DB;
 }
 
@@ -722,7 +714,7 @@ static int prune_txn(void *ctx)
 		return ERR_DB;
 	db_bind_text(st, 1, x->before);
 	db_bind_int(st, 2, x->limit);
-	int rc = run(st, "relay prune");
+	int rc = db_exec(st, "relay prune");
 	x->rows = rc ? 0 : db_changes();
 	return rc;
 }

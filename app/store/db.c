@@ -574,6 +574,13 @@ const void *db_col_blob(db_stmt *st, int i, size_t *n)
 	return p;
 }
 
+int db_exec(db_stmt *st, const char *context)
+{
+	int rc = db_step(st, context);
+	db_done(st);
+	return rc == DB_DONE ? 0 : rc < 0 ? rc : ERR_DB;
+}
+
 int db_changes(void)
 {
 	sqlite3 *db = db_conn();

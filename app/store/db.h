@@ -90,6 +90,9 @@ void db_bind_blob(db_stmt *st, int i, const void *p, size_t n);
 /* DB_ROW, DB_DONE, ERR_EXISTS (a UNIQUE or PRIMARY KEY constraint failed: not logged), or
  * ERR_DB (logged with context). */
 int db_step(db_stmt *st, const char *context);
+/* Steps st (bound), a statement that returns no rows, and finishes with it: 0, ERR_EXISTS or
+ * ERR_DB (logged with context). */
+int db_exec(db_stmt *st, const char *context);
 /* Column i of the current row: text (NULL for SQL NULL; valid until the next step or done),
  * integer, NULL test, blob (*n its length). */
 const char *db_col(db_stmt *st, int i);

@@ -29,6 +29,15 @@ extern int check_count;
 		}                                                                       \
 	} while (0)
 
+/* A fresh database file with the app's schema in a new temporary directory, the per-thread
+ * pool on it and, with writer, the writer thread (tests of store functions). */
+#include <stdbool.h>
+void check_db_open(const char *name, bool writer);
+/* Closes the pool, forgets the settings, removes the directory. */
+void check_db_close(void);
+/* The first column of a one-row query with ?1 bound to param, or -1. */
+long long check_db_count(const char *sql, const char *param);
+
 /* Call at the end of main: prints a summary, returns the exit status. */
 int check_done(const char *name);
 

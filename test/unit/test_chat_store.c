@@ -34,32 +34,9 @@ static void deliver(void *ctx, const char *stream, int64_t seq, const char *fram
 
 static const struct hub_sink sink = {deliver, NULL};
 
-static long long count(const char *sql, const char *param)
-{
-	db_stmt *st = db_prep(sql);
-	long long n = -1;
-	if (st) {
-		db_bind_text(st, 1, param);
-		if (db_step(st, "count") == DB_ROW)
-			n = db_col_int(st, 0);
-		db_done(st);
-	}
-	return n;
-}
-
 int main(void)
 {
-	char dir[] = "/tmp/app-chat-XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
-	char path[64];
-	snprintf(path, sizeof path, "%s/app.db", dir);
-	struct buf msg = BUF_INIT(4096);
-	size_t n;
-	int applied;
-	const struct migration *m = db_schema(&n);
-	CHECK(db_pool_init(path) == 0);
-	CHECK(db_pool_migrate(m, n, &applied, &msg) == 0);
-	CHECK(db_writer_start() == 0);
+	check_db_open("chat", true);
 	config_flag("CHAT_DAILY_LIMIT", "2");
 	hub_set_sink(&sink);
 
@@ -106,7 +83,7 @@ int main(void)
 	         c.id, reply.id, reply.created_at);
 	CHECK_STR(seen[1].frame, want);
 	CHECK(seen[1].seq == 2);
-	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1 AND type = 'chat.message'",
+	CHECK(check_db_count("SELECT count(*) FROM events WHERE stream = ?1 AND type = 'chat.message'",
 	            stream) == 2);
 
 	/* the third user message of the day is refused: no message, no event, no frame */
@@ -121,7 +98,7 @@ int main(void)
 	q3.id = NULL;
 	CHECK(chat_msg_insert(&a, ann, &q3, NULL) == ERR_BUSY);
 	CHECK(nseen == 3);
-	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1", stream) == 3);
+	CHECK(check_db_count("SELECT count(*) FROM events WHERE stream = ?1", stream) == 3);
 	int64_t head = 0;
 	CHECK(hub_head(stream, &head) == 0 && head == 3);
 
@@ -129,11 +106,6 @@ int main(void)
 		free(seen[i].frame);
 	arena_free(&a);
 	hub_set_sink(NULL);
-	db_pool_close();
-	buf_free(&msg);
-	config_free();
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	check_db_close();
 	return check_done("chat_store");
 }

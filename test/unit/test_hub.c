@@ -77,19 +77,6 @@ static const struct seen *last_of(const char *stream)
 	return NULL;
 }
 
-static long long count(const char *sql, const char *param)
-{
-	db_stmt *st = db_prep(sql);
-	long long n = -1;
-	if (st) {
-		db_bind_text(st, 1, param);
-		if (db_step(st, "count") == DB_ROW)
-			n = db_col_int(st, 0);
-		db_done(st);
-	}
-	return n;
-}
-
 static const char sql_events_of[] = "SELECT count(*) FROM events WHERE stream = ?1";
 static const char sql_events_all[] = "SELECT count(*) FROM events WHERE ?1 IS NOT NULL";
 static const char sql_floor_of[] = "SELECT floor FROM event_streams WHERE stream = ?1";
@@ -181,7 +168,7 @@ static void test_frames(void)
 	CHECK(seen_count() == 4);
 	/* outside a transaction: refused, nothing stored */
 	CHECK(hub_user_event("ann", "x", "{}", NULL) == ERR_INVAL);
-	CHECK(count(sql_events_of, "u:ann") == 2);
+	CHECK(check_db_count(sql_events_of, "u:ann") == 2);
 	seen_clear();
 }
 
@@ -202,7 +189,7 @@ static void test_rollback(void)
 	db_rollback();
 	CHECK(db_write(failing_job, NULL) == ERR_INVAL);
 	CHECK(seen_count() == 0);
-	CHECK(count(sql_events_of, "u:bob") == 0);
+	CHECK(check_db_count(sql_events_of, "u:bob") == 0);
 	CHECK(hub_head("u:bob", &head) == 0 && head == 0); /* the seq was not spent either */
 
 	/* an inner savepoint's event goes, the outer one's stays, and seq has no gap */
@@ -216,7 +203,7 @@ static void test_rollback(void)
 	CHECK(seen_count() == 2);
 	CHECK_STR(seen[0].frame, "{\"type\":\"x\",\"seq\":1,\"n\":1}");
 	CHECK_STR(seen[1].frame, "{\"type\":\"x\",\"seq\":2,\"n\":3}");
-	CHECK(count(sql_events_of, "u:bob") == 2);
+	CHECK(check_db_count(sql_events_of, "u:bob") == 2);
 	seen_clear();
 }
 
@@ -233,7 +220,7 @@ static void test_signals(void)
 	CHECK_STR(seen[0].stream, "u:ann");
 	CHECK_STR(seen[0].frame, "{\"type\":\"typing\",\"from\":\"bob\",\"to\":\"ann\"}");
 	CHECK_STR(seen[1].frame, "{\"type\":\"typing\",\"topic\":\"ticket:7\",\"from\":\"bob\"}");
-	CHECK(count(sql_events_of, "u:ann") == 2 && count(sql_events_of, "t:ticket:7") == 0);
+	CHECK(check_db_count(sql_events_of, "u:ann") == 2 && check_db_count(sql_events_of, "t:ticket:7") == 0);
 	CHECK(hub_head("u:ann", &head) == 0 && head == 2);
 	CHECK(hub_head("t:ticket:7", &head) == 0 && head == 0);
 	seen_clear();
@@ -461,8 +448,8 @@ static void test_prune(void)
 	long pruned = -1;
 	/* everything so far goes (earlier tests' events): a clean slate to count on */
 	CHECK(hub_prune(time_now_us() + 1000000, &pruned) == 0 && pruned > 0);
-	CHECK(count(sql_events_all, "x") == 0);
-	CHECK(count(sql_floor_of, "u:cat") == 10);
+	CHECK(check_db_count(sql_events_all, "x") == 0);
+	CHECK(check_db_count(sql_floor_of, "u:cat") == 10);
 
 	/* five old events, then three newer than the cutoff */
 	int64_t seq;
@@ -474,7 +461,7 @@ static void test_prune(void)
 	for (int i = 6; i <= 8; i++)
 		CHECK(user_event("dan", "x", "{}", &seq) == 0 && seq == i);
 	CHECK(hub_prune(cutoff, &pruned) == 0 && pruned == 5);
-	CHECK(count(sql_floor_of, "u:dan") == 5 && count(sql_events_of, "u:dan") == 3);
+	CHECK(check_db_count(sql_floor_of, "u:dan") == 5 && check_db_count(sql_events_of, "u:dan") == 3);
 	static struct collected c;
 	struct hub_pos pos;
 	CHECK(hub_replay("u:dan", 4, 100, collect, &c, &pos) == 0);
@@ -504,8 +491,8 @@ static void test_prune(void)
 	}
 	CHECK(db_commit() == 0 && made == 1234);
 	CHECK(hub_prune(time_now_us() + 1000000, &pruned) == 0 && pruned == 1234 + 1);
-	CHECK(count(sql_events_all, "x") == 0);
-	CHECK(count(sql_floor_of, "t:a") == 412 && count(sql_floor_of, "t:c") == 411);
+	CHECK(check_db_count(sql_events_all, "x") == 0);
+	CHECK(check_db_count(sql_floor_of, "t:a") == 412 && check_db_count(sql_floor_of, "t:c") == 411);
 	seen_clear();
 }
 
@@ -517,25 +504,15 @@ static void test_user_deleted(void)
 	CHECK(db_begin() == 0);
 	CHECK(hub_user_deleted("eve") == 0);
 	CHECK(db_commit() == 0);
-	CHECK(count(sql_events_of, "u:eve") == 0 && count(sql_floor_of, "u:eve") == -1);
+	CHECK(check_db_count(sql_events_of, "u:eve") == 0 && check_db_count(sql_floor_of, "u:eve") == -1);
 	CHECK(hub_head("u:eve", &head) == 0 && head == 0);
-	CHECK(count(sql_events_of, "u:fay") == 1);
+	CHECK(check_db_count(sql_events_of, "u:fay") == 1);
 	seen_clear();
 }
 
 int main(void)
 {
-	char dir[] = "/tmp/app-hub-XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
-	char path[64];
-	snprintf(path, sizeof path, "%s/app.db", dir);
-	struct buf msg = BUF_INIT(4096);
-	size_t n;
-	int applied;
-	const struct migration *m = db_schema(&n);
-	CHECK(db_pool_init(path) == 0);
-	CHECK(db_pool_migrate(m, n, &applied, &msg) == 0);
-	CHECK(db_writer_start() == 0);
+	check_db_open("hub", true);
 	hub_set_sink(&sink);
 
 	test_frames();
@@ -547,11 +524,6 @@ int main(void)
 	test_user_deleted();
 
 	hub_set_sink(NULL);
-	db_pool_close();
-	buf_free(&msg);
-	config_free();
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	check_db_close();
 	return check_done("hub");
 }

@@ -16,19 +16,6 @@
 #include "store/db.h"
 #include "users/users.h"
 
-static long long count(const char *sql, const char *param)
-{
-	db_stmt *st = db_prep(sql);
-	long long n = -1;
-	if (st) {
-		db_bind_text(st, 1, param);
-		if (db_step(st, "count") == DB_ROW)
-			n = db_col_int(st, 0);
-		db_done(st);
-	}
-	return n;
-}
-
 /* Everything the three domains keep for one person: a chat with two messages, a session with
  * one exchange, and one mail and one text message carrying a secret. */
 static void populate(struct arena *a, const char *user, const char *email, const char *phone)
@@ -75,18 +62,7 @@ static char *export_of(const char *user)
 
 int main(void)
 {
-	char dir[] = "/tmp/app-hooks-XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
-	char path[64];
-	snprintf(path, sizeof path, "%s/app.db", dir);
-	struct buf msg = BUF_INIT(4096);
-	sqlite3 *db = NULL;
-	size_t n;
-	int applied;
-	const struct migration *m = db_schema(&n);
-	CHECK(db_open(path, &db, &msg) == 0 && db_migrate(db, m, n, &applied, &msg) == 0);
-	sqlite3_close_v2(db);
-	CHECK(db_pool_init(path) == 0);
+	check_db_open("hooks", false);
 
 	char ann[UUID_STR_LEN], bob[UUID_STR_LEN];
 	CHECK(db_begin() == 0);
@@ -116,7 +92,7 @@ int main(void)
 	char ann_stream[64], bob_stream[64];
 	snprintf(ann_stream, sizeof ann_stream, "u:%s", ann);
 	snprintf(bob_stream, sizeof bob_stream, "u:%s", bob);
-	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1", ann_stream) == 2);
+	CHECK(check_db_count("SELECT count(*) FROM events WHERE stream = ?1", ann_stream) == 2);
 
 	CHECK(db_begin() == 0);
 	CHECK(chat_user_deleted(ann) == 0);
@@ -124,27 +100,22 @@ int main(void)
 	CHECK(mail_user_deleted(ann) == 0);
 	CHECK(hub_user_deleted(ann) == 0);
 	CHECK(db_commit() == 0);
-	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1", ann_stream) == 0);
-	CHECK(count("SELECT count(*) FROM event_streams WHERE stream = ?1", ann_stream) == 0);
-	CHECK(count("SELECT count(*) FROM events WHERE stream = ?1", bob_stream) == 2);
-	CHECK(count("SELECT count(*) FROM chats WHERE owner_id = ?1", ann) == 0);
-	CHECK(count("SELECT count(*) FROM chat_messages WHERE owner_id = ?1", ann) == 0);
-	CHECK(count("SELECT count(*) FROM copilot_sessions WHERE owner_id = ?1", ann) == 0);
-	CHECK(count("SELECT count(*) FROM copilot_details WHERE input = ?1", "where to start?") == 1);
-	CHECK(count("SELECT count(*) FROM outbox WHERE recipient <> ?1", "") == 2);
-	CHECK(count("SELECT count(*) FROM chats WHERE owner_id = ?1", bob) == 1);
-	CHECK(count("SELECT count(*) FROM chat_messages WHERE owner_id = ?1", bob) == 2);
-	CHECK(count("SELECT count(*) FROM copilot_sessions WHERE owner_id = ?1", bob) == 1);
+	CHECK(check_db_count("SELECT count(*) FROM events WHERE stream = ?1", ann_stream) == 0);
+	CHECK(check_db_count("SELECT count(*) FROM event_streams WHERE stream = ?1", ann_stream) == 0);
+	CHECK(check_db_count("SELECT count(*) FROM events WHERE stream = ?1", bob_stream) == 2);
+	CHECK(check_db_count("SELECT count(*) FROM chats WHERE owner_id = ?1", ann) == 0);
+	CHECK(check_db_count("SELECT count(*) FROM chat_messages WHERE owner_id = ?1", ann) == 0);
+	CHECK(check_db_count("SELECT count(*) FROM copilot_sessions WHERE owner_id = ?1", ann) == 0);
+	CHECK(check_db_count("SELECT count(*) FROM copilot_details WHERE input = ?1", "where to start?") == 1);
+	CHECK(check_db_count("SELECT count(*) FROM outbox WHERE recipient <> ?1", "") == 2);
+	CHECK(check_db_count("SELECT count(*) FROM chats WHERE owner_id = ?1", bob) == 1);
+	CHECK(check_db_count("SELECT count(*) FROM chat_messages WHERE owner_id = ?1", bob) == 2);
+	CHECK(check_db_count("SELECT count(*) FROM copilot_sessions WHERE owner_id = ?1", bob) == 1);
 	out = export_of(ann);
 	CHECK(out && strcmp(out, "{\"chats\":[],\"copilot_sessions\":[],\"outbox\":[]}") == 0);
 	free(out);
 
 	arena_free(&a);
-	db_pool_close();
-	buf_free(&msg);
-	config_free();
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	check_db_close();
 	return check_done("user_hooks");
 }
