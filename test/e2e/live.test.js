@@ -10,6 +10,7 @@ const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const WebSocket = require('ws');
+const { wsRefused } = require('./lib/ws');
 const { startApp, request, assertError, sleep, sqlite } = require('./lib/app');
 
 // Fast accounts, an instant demo responder, no rate limit in the way of many sign-ups.
@@ -135,26 +136,6 @@ const openReady = async (a, token, opts) => {
   await c.ready();
   return c;
 };
-
-// An upgrade the server refuses: {status, json, contentType}.
-function wsRefused(url, protocols = []) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { handshakeTimeout: 10000 });
-    ws.on('unexpected-response', (req, res) => {
-      const parts = [];
-      res.on('data', (d) => parts.push(d));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-        req.destroy();
-      });
-    });
-    ws.on('open', () => { ws.terminate(); reject(new Error('the upgrade was accepted')); });
-    ws.on('error', (e) => reject(e));
-  });
-}
 
 // ---- WebSocket over a raw socket, for frames ws never sends ----
 

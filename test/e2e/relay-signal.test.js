@@ -10,6 +10,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const WebSocket = require('ws');
+const { wsRefused } = require('./lib/ws');
 const { startApp, tmpDataDir, request, assertError, sleep, within, sqlite } = require('./lib/app');
 const { newAccount, Device, b64, LAST_RESORT_ID } = require('./lib/signal');
 
@@ -130,26 +131,6 @@ async function connect(a, u, deviceId) {
     return c.closed;
   };
   return c;
-}
-
-// An upgrade the server refuses: {status, headers, text, json}.
-function wsRefused(url, protocols) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { handshakeTimeout: 10000 });
-    ws.on('unexpected-response', (req, res) => {
-      const parts = [];
-      res.on('data', (d) => parts.push(d));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-        req.destroy();
-      });
-    });
-    ws.on('open', () => { ws.terminate(); reject(new Error('the upgrade was accepted')); });
-    ws.on('error', (e) => reject(e));
-  });
 }
 
 // The delivery frames of a connection, in arrival order.

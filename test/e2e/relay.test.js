@@ -8,6 +8,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const path = require('node:path');
 const WebSocket = require('ws');
+const { wsRefused } = require('./lib/ws');
 const { startApp, request, assertError, sleep, sqlite } = require('./lib/app');
 
 const FAST = {
@@ -405,9 +406,8 @@ test('a second socket of a device closes the first with 4409; a removed device i
   assert.equal((await second.closed).code, 1008);
   const rows = sqlite(path.join(app.dataDir, 'app.db'), `SELECT count(*) FROM relay_queue WHERE user_id = '${bob.id}'`);
   assert.equal(rows.stdout.trim(), '0');
-  const gone = connect(app, bob, 1);
-  const err = await new Promise((resolve) => gone.on('unexpected-response', (req, res) => resolve(res.statusCode)));
-  assert.equal(err, 404);
+  const gone = await wsRefused(`${app.url.replace(/^http/, 'ws')}/ws?device_id=1`, ['bearer', bob.token]);
+  assertError(assert, gone, 404, 'not_found');
 });
 
 test('limits: sends per account, queue depth per device, key fetches per account', async () => {
