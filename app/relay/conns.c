@@ -87,10 +87,10 @@ static struct rsock *find_device(const char *user, int64_t device)
 	return NULL;
 }
 
-/* Whether rs is (still) a relay connection: its device's, or one of its inbox's. */
-static bool relaying(struct rsock *rs)
+/* Whether rs is (still) a relay connection, in by_device: its device's, or one of its inbox's. */
+static bool relaying(const struct rsock *rs)
 {
-	return rs->inbox ? rs->ready : rs->device > 0 && !rs->replaced && find_device(rs->user_id, rs->device) == rs;
+	return rs->ready && !rs->replaced;
 }
 
 static void unmap_device(struct rsock *rs)
@@ -278,7 +278,7 @@ static void delivery_run(struct loop_post *p)
 {
 	struct relay_delivery *d = (struct relay_delivery *)p;
 	for (struct rsock *rs = by_device[device_hash(d->user_id, d->device_id)]; rs; rs = rs->dev_next)
-		if (rs->device == d->device_id && !rs->replaced && strcmp(rs->user_id, d->user_id) == 0) {
+		if (rs->device == d->device_id && strcmp(rs->user_id, d->user_id) == 0) {
 			deliver_to(rs, d);
 			if (d->device_id)
 				break; /* one connection per device */
