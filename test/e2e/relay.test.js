@@ -427,6 +427,11 @@ test('limits: sends per account, queue depth per device, key fetches per account
   r = await call(tight, 'PUT', `/messages/${bob.id}`, alice.token, { messages: [envelope(bd, 'x')] });
   assertError(assert, r, 429, 'rate_limited'); // RATE_RELAY_SEND 5/min
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  const a = connect(tight, alice, 1); // the socket says the same with a frame
+  await a.opened;
+  a.send1({ type: 'send', to: bob.id, client_id: 'over', messages: [envelope(bd, 'x')] });
+  assert.equal((await a.next((f) => f.client_id === 'over')).code, 'rate_limited');
+  a.close();
   for (let i = 0; i < 3; i++) assert.equal((await call(tight, 'GET', `/keys/${bob.id}`, alice.token)).status, 200);
   r = await call(tight, 'GET', `/keys/${bob.id}`, alice.token);
   assertError(assert, r, 429, 'rate_limited'); // RATE_KEYS_FETCH 3/h
@@ -525,3 +530,45 @@ test('messages nobody acknowledged within RELAY_RETENTION are dropped by the exp
   assert.deepEqual(b.frames.filter((f) => f.type === 'message').map((m) => m.id), [ids[1]]);
   b.close();
 });
+
+test('a reader that stops reading is not dropped: what it cannot take waits in the queue, then comes in order', async () => {
+  const alice = await register(app);
+  const bob = await register(app);
+  await device(app, alice);
+  const bd = await device(app, bob);
+  const b = connect(app, bob, 1);
+  await b.opened;
+  await b.next((f) => f.type === 'queue_empty');
+  b._socket.pause(); // far more than CONN_SEND_QUEUE_BYTES (1 MiB) and the socket buffers arrives meanwhile
+  const ids = [];
+  for (let i = 0; i < 80; i++) {
+    const r = await call(app, 'PUT', `/messages/${bob.id}`, alice.token, { messages: [envelope(bd, crypto.randomBytes(90 * 1024))] });
+    assert.equal(r.status, 200, r.text);
+    ids.push(r.json.message_id);
+  }
+  b._socket.resume();
+  for (const id of ids) assert.equal((await b.next((f) => f.type === 'message', 15000)).id, id);
+  assert.equal(b.readyState, WebSocket.OPEN);
+  b.close();
+});
+
+test('a socket that piles up frames faster than they are answered is closed (1008), not buffered without bound', async () => {
+  const alice = await register(app);
+  await device(app, alice);
+  const a = connect(app, alice, 1);
+  await a.opened;
+  await a.next((f) => f.type === 'queue_empty');
+  const frame = JSON.stringify({ type: 'send', to: crypto.randomUUID(), messages: [] });
+  a._socket.write(Buffer.concat(Array.from({ length: 2000 }, () => maskedText(frame))));
+  assert.equal((await a.closed).code, 1008);
+});
+
+// One masked client text frame (what ws would send), so that 2,000 go out in one write.
+function maskedText(text) {
+  const payload = Buffer.from(text);
+  const mask = crypto.randomBytes(4);
+  const head = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length])
+    : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 255]);
+  const body = Buffer.from(payload.map((c, i) => c ^ mask[i % 4]));
+  return Buffer.concat([head, mask, body]);
+}
